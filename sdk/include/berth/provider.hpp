@@ -1,0 +1,362 @@
+// berth/provider.hpp — optional, header-only C++17 helper over berth/provider.h.
+//
+// Write a provider as a class deriving from berth::sdk::Instance, throw
+// berth::sdk::Error for failures, and let BERTH_DEFINE_PROVIDER generate the
+// C entry point and the ops table. Every trampoline catches every exception,
+// so nothing C++ crosses the ABI. The rules of provider.h (ownership, threads,
+// deadlines) apply unchanged; this file only changes how they are spelled.
+#ifndef BERTH_PROVIDER_HPP
+#define BERTH_PROVIDER_HPP
+
+#include <berth/provider.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace berth::sdk {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// A failure with one of the ABI's codes; the trampolines turn it into
+// call_fail(code, what()).
+class Error : public std::runtime_error {
+ public:
+  Error(berth_status code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  berth_status code() const noexcept { return code_; }
+
+ private:
+  berth_status code_;
+};
+
+struct Container {
+  std::string id;
+  std::string name;
+  std::string image;
+  berth_state state = BERTH_STATE_UNKNOWN;
+  std::string raw_state;
+  int64_t created_unix_ms = 0;
+  int64_t started_unix_ms = 0;
+  int64_t finished_unix_ms = 0;
+  std::optional<int32_t> exit_code;
+  bool oom_killed = false;
+  int32_t restart_count = 0;
+  std::string health;
+  Labels labels;
+  std::string details_json;  // empty = none
+};
+
+struct Event {
+  berth_event_type type = BERTH_EVENT_OTHER;
+  std::string raw_action;
+  int64_t time_unix_ns = 0;
+  std::string container_id;
+  std::string container_name;
+  std::string image;
+  std::optional<int32_t> exit_code;
+  std::string health;
+  std::string old_name;
+  Labels labels;
+};
+
+namespace detail {
+inline const char* c_str_or_null(const std::string& s) {
+  return s.empty() ? nullptr : s.c_str();
+}
+inline std::vector<berth_label> label_view(const Labels& labels) {
+  std::vector<berth_label> out;
+  out.reserve(labels.size());
+  for (const auto& [k, v] : labels) out.push_back({k.c_str(), v.c_str()});
+  return out;
+}
+// The host table handed to berth_provider_entry; valid until unload.
+inline const berth_host*& host_table() {
+  static const berth_host* host = nullptr;
+  return host;
+}
+}  // namespace detail
+
+// Calls `fn` with a borrowed C view of `c` (valid only during fn).
+template <class Fn>
+auto with_c_view(const Container& c, Fn&& fn) {
+  const auto labels = detail::label_view(c.labels);
+  berth_container v{};
+  v.struct_size = sizeof v;
+  v.id = c.id.c_str();
+  v.name = c.name.c_str();
+  v.image = detail::c_str_or_null(c.image);
+  v.state = c.state;
+  v.raw_state = detail::c_str_or_null(c.raw_state);
+  v.created_unix_ms = c.created_unix_ms;
+  v.started_unix_ms = c.started_unix_ms;
+  v.finished_unix_ms = c.finished_unix_ms;
+  v.has_exit_code = c.exit_code.has_value();
+  v.exit_code = c.exit_code.value_or(0);
+  v.oom_killed = c.oom_killed;
+  v.restart_count = c.restart_count;
+  v.health = detail::c_str_or_null(c.health);
+  v.labels = labels.data();
+  v.label_count = labels.size();
+  v.details_json = detail::c_str_or_null(c.details_json);
+  return fn(v);
+}
+
+// The instance's view of the host: logging, events, provider state.
+class Host {
+ public:
+  explicit Host(berth_host_ctx* ctx) : ctx_(ctx) {}
+
+  void log(berth_log_level level, const std::string& message) const {
+    detail::host_table()->log(ctx_, level, message.c_str());
+  }
+  // Blocks while the host's queue is full; false once the host shuts down.
+  bool emit(const Event& e) const {
+    const auto labels = detail::label_view(e.labels);
+    berth_event v{};
+    v.struct_size = sizeof v;
+    v.type = e.type;
+    v.raw_action = e.raw_action.c_str();
+    v.time_unix_ns = e.time_unix_ns;
+    v.container_id = e.container_id.c_str();
+    v.container_name = detail::c_str_or_null(e.container_name);
+    v.image = detail::c_str_or_null(e.image);
+    v.has_exit_code = e.exit_code.has_value();
+    v.exit_code = e.exit_code.value_or(0);
+    v.health = detail::c_str_or_null(e.health);
+    v.old_name = detail::c_str_or_null(e.old_name);
+    v.labels = labels.data();
+    v.label_count = labels.size();
+    return detail::host_table()->emit(ctx_, &v) == BERTH_OK;
+  }
+  void provider_state(berth_provider_state state,
+                      const std::string& reason) const {
+    detail::host_table()->provider_state(ctx_, state, reason.c_str());
+  }
+
+ private:
+  berth_host_ctx* ctx_;
+};
+
+// One op call: deadline and cancellation.
+class Call {
+ public:
+  explicit Call(berth_call* call) : call_(call) {}
+  int64_t remaining_ms() const {
+    return detail::host_table()->call_remaining_ms(call_);
+  }
+  bool cancelled() const {
+    return detail::host_table()->call_cancelled(call_) != 0;
+  }
+
+ private:
+  berth_call* call_;
+};
+
+using Sink = std::function<bool(const Container&)>;  // false = stop listing
+
+// Base class of a C++ provider instance. Ops a provider does not support keep
+// the default (unsupported) and leave their capability flag off.
+class Instance {
+ public:
+  Instance(std::string name, berth_host_ctx* ctx)
+      : name_(std::move(name)), host_(ctx) {}
+  virtual ~Instance() = default;
+
+  virtual uint64_t capabilities() const = 0;
+  virtual void list(Call&, const Sink&) { unsupported("list"); }
+  virtual Container inspect(Call&, const std::string&) {
+    unsupported("inspect");
+  }
+  virtual Container status(Call& call, const std::string& ref) {
+    return inspect(call, ref);
+  }
+  virtual void start(Call&, const std::string&) { unsupported("start"); }
+  virtual void stop(Call&, const std::string&, const char* /*signal*/,
+                    int32_t /*timeout_s*/) {
+    unsupported("stop");
+  }
+  virtual void kill(Call&, const std::string&, const char* /*signal*/) {
+    unsupported("kill");
+  }
+  virtual void pause(Call&, const std::string&) { unsupported("pause"); }
+  virtual void unpause(Call&, const std::string&) { unsupported("unpause"); }
+  virtual void restart(Call&, const std::string&, int32_t /*timeout_s*/) {
+    unsupported("restart");
+  }
+  virtual void watch_start(Call&) { unsupported("watch"); }
+  virtual void watch_stop() {}
+
+  const std::string& name() const { return name_; }
+  const Host& host() const { return host_; }
+
+ protected:
+  [[noreturn]] static void unsupported(const char* op) {
+    throw Error(BERTH_E_UNSUPPORTED, std::string(op) + " is not supported");
+  }
+
+ private:
+  std::string name_;
+  Host host_;
+};
+
+namespace detail {
+
+// Runs fn, turning any exception into a status recorded on the call.
+template <class Fn>
+berth_status guarded(berth_call* call, Fn&& fn) noexcept {
+  try {
+    fn();
+    return BERTH_OK;
+  } catch (const Error& e) {
+    return host_table()->call_fail(call, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    return host_table()->call_fail(call, BERTH_E_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return host_table()->call_fail(call, BERTH_E_INTERNAL, e.what());
+  } catch (...) {
+    return host_table()->call_fail(call, BERTH_E_INTERNAL, "unknown exception");
+  }
+}
+
+inline Instance* self(berth_instance* inst) {
+  return reinterpret_cast<Instance*>(inst);
+}
+
+inline bool sink_one(berth_container_sink sink, void* ctx, const Container& c) {
+  return with_c_view(c, [&](const berth_container& v) { return sink(ctx, &v) == 0; });
+}
+
+// T must be constructible as T(std::string name, std::string config_json,
+// berth_host_ctx*) and throw Error on a bad config.
+template <class T>
+struct Trampolines {
+  static berth_status create(const char* name, const char* config,
+                             berth_host_ctx* ctx, berth_call* call,
+                             berth_instance** out) {
+    return guarded(call, [&] {
+      auto* inst = new T(name, config ? config : "{}", ctx);
+      *out = reinterpret_cast<berth_instance*>(static_cast<Instance*>(inst));
+    });
+  }
+  static void destroy(berth_instance* inst) { delete self(inst); }
+  static uint64_t capabilities(const berth_instance* inst) {
+    try {
+      return reinterpret_cast<const Instance*>(inst)->capabilities();
+    } catch (...) {
+      return 0;
+    }
+  }
+  static berth_status list(berth_instance* inst, berth_call* call,
+                           berth_container_sink sink, void* ctx) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->list(c, [&](const Container& k) { return sink_one(sink, ctx, k); });
+    });
+  }
+  static berth_status inspect(berth_instance* inst, berth_call* call,
+                              const char* ref, berth_container_sink sink,
+                              void* ctx) {
+    return guarded(call, [&] {
+      Call c(call);
+      sink_one(sink, ctx, self(inst)->inspect(c, ref));
+    });
+  }
+  static berth_status status(berth_instance* inst, berth_call* call,
+                             const char* ref, berth_container_sink sink,
+                             void* ctx) {
+    return guarded(call, [&] {
+      Call c(call);
+      sink_one(sink, ctx, self(inst)->status(c, ref));
+    });
+  }
+  template <void (Instance::*Op)(Call&, const std::string&)>
+  static berth_status simple(berth_instance* inst, berth_call* call,
+                             const char* ref) {
+    return guarded(call, [&] {
+      Call c(call);
+      (self(inst)->*Op)(c, ref);
+    });
+  }
+  static berth_status stop(berth_instance* inst, berth_call* call,
+                           const char* ref, const char* signal,
+                           int32_t timeout_s) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->stop(c, ref, signal, timeout_s);
+    });
+  }
+  static berth_status kill(berth_instance* inst, berth_call* call,
+                           const char* ref, const char* signal) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->kill(c, ref, signal);
+    });
+  }
+  static berth_status restart(berth_instance* inst, berth_call* call,
+                              const char* ref, int32_t timeout_s) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->restart(c, ref, timeout_s);
+    });
+  }
+  static berth_status watch_start(berth_instance* inst, berth_call* call) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->watch_start(c);
+    });
+  }
+  static void watch_stop(berth_instance* inst) {
+    try {
+      self(inst)->watch_stop();
+    } catch (...) {
+    }
+  }
+
+  static const berth_provider_ops* ops() {
+    static const berth_provider_ops table = {
+        sizeof(berth_provider_ops),
+        &create,
+        &destroy,
+        &capabilities,
+        &list,
+        &inspect,
+        &status,
+        &simple<&Instance::start>,
+        &stop,
+        &kill,
+        &simple<&Instance::pause>,
+        &simple<&Instance::unpause>,
+        &restart,
+        &watch_start,
+        &watch_stop,
+    };
+    return &table;
+  }
+};
+
+}  // namespace detail
+}  // namespace berth::sdk
+
+// Defines the plugin's entry point for instance class T.
+#define BERTH_DEFINE_PROVIDER(T, NAME, VERSION, DESCRIPTION, FLAGS)           \
+  extern "C" BERTH_EXPORT const berth_plugin_info* berth_provider_entry(      \
+      const berth_host* host) {                                               \
+    /* On a major mismatch return the info anyway: the host reads our */     \
+    /* version from its frozen prefix and refuses us with both versions. */  \
+    if (host != nullptr && host->abi_major == BERTH_ABI_MAJOR)                \
+      ::berth::sdk::detail::host_table() = host;                              \
+    static const berth_plugin_info info = {                                   \
+        sizeof(berth_plugin_info), BERTH_ABI_MAJOR, BERTH_ABI_MINOR,          \
+        NAME, VERSION, DESCRIPTION, FLAGS,                                    \
+        ::berth::sdk::detail::Trampolines<T>::ops()};                         \
+    return &info;                                                             \
+  }
+
+#endif  // BERTH_PROVIDER_HPP
