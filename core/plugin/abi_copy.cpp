@@ -1,5 +1,7 @@
 #include "plugin/abi_copy.hpp"
 
+#include <rapidjson/document.h>
+
 #include <cstddef>
 
 namespace berth {
@@ -47,7 +49,13 @@ Result<sdk::Container> container_from_abi(const berth_container* c) {
   }
   if (BERTH_HAS(c, health)) out.health = str(c->health);
   if (BERTH_HAS(c, label_count)) out.labels = labels(c->labels, c->label_count);
-  if (BERTH_HAS(c, details_json)) out.details_json = str(c->details_json);
+  if (BERTH_HAS(c, details_json) && c->details_json && *c->details_json) {
+    // Checked once here, so writers can embed it raw later.
+    rapidjson::Document doc;
+    if (doc.Parse(c->details_json).HasParseError() || !doc.IsObject())
+      return Status(Code::internal, "plugin passed details_json that is not a JSON object");
+    out.details_json = c->details_json;
+  }
   return out;
 }
 

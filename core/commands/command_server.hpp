@@ -1,0 +1,74 @@
+// The command socket: a ROUTER, so plain REQ clients work unchanged while
+// requests are served concurrently. One thread owns the socket; plugin ops
+// run on the worker pool and come back through an eventfd-signalled queue.
+// Every request is answered exactly once: with its result, or with
+// `timeout` when its deadline passes first (a late result is discarded).
+#pragma once
+
+#include "commands/dispatcher.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace berth {
+
+class CommandServer {
+ public:
+  struct Options {
+    std::string endpoint;
+    size_t max_pending = 1024;
+    std::chrono::milliseconds late_slack{250};  // lets the plugin's own timeout win
+  };
+
+  CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher,
+                boost::asio::thread_pool& workers, Options options);
+  ~CommandServer();
+
+  Status bind();
+  void start();
+  // Answers what is pending with `shutting_down` and stops the thread.
+  void stop();
+
+ private:
+  using Frames = std::vector<zmq::message_t>;
+  struct Pending {
+    Frames envelope;
+    std::string id_json;
+    Clock::time_point answer_by;
+  };
+  struct Completion {
+    uint64_t token;
+    std::string reply;
+  };
+
+  void run();
+  void on_request(Frames frames);
+  void drain_completions();
+  void expire(Clock::time_point now);
+  void reply(Frames& envelope, const std::string& body);
+
+  zmq::socket_t router_;
+  const Dispatcher& dispatcher_;
+  boost::asio::thread_pool& workers_;
+  Options options_;
+  int wake_fd_ = -1;  // eventfd: workers → server thread
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  // Server thread only.
+  uint64_t next_token_ = 1;
+  std::map<uint64_t, Pending> pending_;
+
+  std::mutex done_mutex_;
+  std::vector<Completion> done_;
+};
+
+}  // namespace berth

@@ -1,0 +1,255 @@
+#include "commands/dispatcher.hpp"
+
+#include "wire/wire.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace berth {
+namespace {
+
+using wire::Writer;
+
+// Writes {"id":..., "ok":true, "result": <fn>} and returns it.
+template <class Fn>
+std::string ok_reply(const std::string& id_json, Fn&& write_result) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("id");
+  w.RawValue(id_json.data(), id_json.size(), rapidjson::kObjectType);
+  w.Key("ok");
+  w.Bool(true);
+  w.Key("result");
+  write_result(w);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+constexpr std::array<std::pair<uint64_t, const char*>, 12> kCaps = {{
+    {BERTH_CAP_LIST, "list"},       {BERTH_CAP_INSPECT, "inspect"},
+    {BERTH_CAP_STATUS, "status"},   {BERTH_CAP_START, "start"},
+    {BERTH_CAP_STOP, "stop"},       {BERTH_CAP_KILL, "kill"},
+    {BERTH_CAP_PAUSE, "pause"},     {BERTH_CAP_UNPAUSE, "unpause"},
+    {BERTH_CAP_RESTART, "restart"}, {BERTH_CAP_WATCH, "watch"},
+    {BERTH_CAP_STOP_SIGNAL, "stop_signal"}, {BERTH_CAP_KILL_SIGNAL, "kill_signal"},
+}};
+
+}  // namespace
+
+Dispatcher::Dispatcher(std::vector<Provider*> providers, StateView& view, Limits limits,
+                       const std::atomic<bool>& cancelled)
+    : providers_(std::move(providers)), view_(view), limits_(limits), cancelled_(cancelled) {}
+
+std::string Dispatcher::error_reply(const std::string& id_json, const Status& st) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("id");
+  w.RawValue(id_json.data(), id_json.size(), rapidjson::kObjectType);
+  w.Key("ok");
+  w.Bool(false);
+  w.Key("error");
+  wire::write_error(w, st);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::chrono::milliseconds Dispatcher::deadline_for(const Request& r) const {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  if (r.timeout_ms) return milliseconds(*r.timeout_ms);
+  if (r.op == Op::stop || r.op == Op::restart)
+    return seconds(r.timeout_s.value_or(10)) + limits_.stop_grace;
+  return limits_.default_timeout;
+}
+
+Result<Provider*> Dispatcher::resolve(const Request& r) const {
+  if (r.provider) {
+    for (auto* p : providers_)
+      if (p->name() == *r.provider) return p;
+    return Status(Code::unknown_provider, fmt::format("no provider named \"{}\"", *r.provider));
+  }
+  if (providers_.size() == 1) return providers_.front();
+  if (providers_.empty()) return Status(Code::unavailable, "no provider is loaded");
+  if (!r.container)
+    return Status(Code::missing_field, "\"provider\": required when several are loaded");
+  const auto knowing = view_.providers_knowing(*r.container);
+  if (knowing.empty())
+    return Status(Code::not_found,
+                  fmt::format("no provider knows container \"{}\" (name \"provider\" to ask one)",
+                              *r.container));
+  if (knowing.size() > 1)
+    return Status(Code::ambiguous, fmt::format("container \"{}\" exists in providers {} — name "
+                                               "\"provider\"",
+                                               *r.container, fmt::join(knowing, ", ")));
+  for (auto* p : providers_)
+    if (p->name() == knowing.front()) return p;
+  return Status(Code::internal, "provider vanished");
+}
+
+std::string Dispatcher::answer_inline(const Request& r) const {
+  switch (r.op) {
+    case Op::ping:
+      return ok_reply(r.id_json, [&](Writer& w) {
+        w.StartObject();
+        w.Key("pong");
+        w.Bool(true);
+        w.Key("seq");
+        w.Uint64(view_.seq());
+        w.EndObject();
+      });
+    case Op::version:
+      return ok_reply(r.id_json, [&](Writer& w) {
+        w.StartObject();
+        w.Key("daemon");
+        w.String(BERTH_VERSION);
+        w.Key("abi");
+        wire::write_string(w, fmt::format("{}.{}", BERTH_ABI_MAJOR, BERTH_ABI_MINOR));
+        w.Key("schema");
+        w.Int(wire::kSchemaVersion);
+        w.EndObject();
+      });
+    case Op::providers: {
+      const auto snap = view_.snapshot();
+      return ok_reply(r.id_json, [&](Writer& w) {
+        w.StartArray();
+        for (auto* p : providers_) {
+          const auto& v = snap.providers.at(p->name());
+          w.StartObject();
+          w.Key("name");
+          wire::write_string(w, p->name());
+          w.Key("plugin");
+          wire::write_string(w, p->plugin().name());
+          w.Key("plugin_version");
+          wire::write_string(w, p->plugin().version());
+          w.Key("path");
+          wire::write_string(w, p->plugin().path().string());
+          w.Key("abi");
+          wire::write_string(w, fmt::format("{}.{}", p->plugin().abi_major(), p->plugin().abi_minor()));
+          w.Key("capabilities");
+          w.StartArray();
+          for (auto [cap, name] : kCaps)
+            if (p->supports(cap)) w.String(name);
+          w.EndArray();
+          w.Key("up");
+          w.Bool(v.up);
+          w.Key("synced");
+          w.Bool(v.synced);
+          w.Key("reason");
+          wire::write_string(w, v.reason);
+          w.Key("containers");
+          w.Uint64(v.containers.size());
+          w.EndObject();
+        }
+        w.EndArray();
+      });
+    }
+    case Op::snapshot: {
+      const auto snap = view_.snapshot();
+      return ok_reply(r.id_json, [&](Writer& w) {
+        w.StartObject();
+        w.Key("seq");
+        w.Uint64(snap.seq);
+        w.Key("providers");
+        w.StartObject();
+        for (const auto& [name, v] : snap.providers) {
+          if (r.provider && *r.provider != name) continue;
+          wire::write_string(w, name);
+          w.StartObject();
+          w.Key("up");
+          w.Bool(v.up);
+          w.Key("synced");
+          w.Bool(v.synced);
+          w.Key("containers");
+          w.StartArray();
+          for (const auto& [id, c] : v.containers) wire::write_container(w, name, c);
+          w.EndArray();
+          w.EndObject();
+        }
+        w.EndObject();
+        w.EndObject();
+      });
+    }
+    default:
+      return error_reply(r.id_json, {Code::internal, "not an inline op"});
+  }
+}
+
+std::string Dispatcher::list(const Request& r, const CallOptions& o) const {
+  std::vector<Provider*> asked;
+  if (r.provider) {
+    auto p = resolve(r);
+    if (!p) return error_reply(r.id_json, p.error());
+    asked.push_back(*p);
+  } else {
+    asked = providers_;
+  }
+  std::vector<std::pair<Provider*, Result<std::vector<Container>>>> results;
+  for (auto* p : asked) results.emplace_back(p, p->list(o));
+  if (r.provider && !results.front().second)
+    return error_reply(r.id_json, results.front().second.error());
+  return ok_reply(r.id_json, [&](Writer& w) {
+    w.StartObject();
+    w.Key("containers");
+    w.StartArray();
+    for (auto& [p, res] : results)
+      if (res)
+        for (const auto& c : *res) wire::write_container(w, p->name(), c);
+    w.EndArray();
+    // One unreachable provider must not hide the others' containers.
+    w.Key("errors");
+    w.StartArray();
+    for (auto& [p, res] : results) {
+      if (res) continue;
+      w.StartObject();
+      w.Key("provider");
+      wire::write_string(w, p->name());
+      w.Key("error");
+      wire::write_error(w, res.error());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  });
+}
+
+std::string Dispatcher::execute(const Request& r, Clock::time_point deadline) const {
+  const CallOptions o{deadline, &cancelled_};
+  if (r.op == Op::list) return list(r, o);
+  auto found = resolve(r);
+  if (!found) return error_reply(r.id_json, found.error());
+  Provider& p = **found;
+  const std::string& ref = *r.container;
+
+  if (r.op == Op::inspect || r.op == Op::status) {
+    auto c = r.op == Op::inspect ? p.inspect(ref, o) : p.status(ref, o);
+    if (!c) return error_reply(r.id_json, c.error());
+    return ok_reply(r.id_json, [&](Writer& w) { wire::write_container(w, p.name(), *c); });
+  }
+  const int32_t timeout_s = r.timeout_s ? *r.timeout_s : -1;
+  Status st;
+  switch (r.op) {
+    case Op::start: st = p.start(ref, o); break;
+    case Op::stop: st = p.stop(ref, r.signal, timeout_s, o); break;
+    case Op::kill: st = p.kill(ref, r.signal, o); break;
+    case Op::pause: st = p.pause(ref, o); break;
+    case Op::unpause: st = p.unpause(ref, o); break;
+    case Op::restart: st = p.restart(ref, timeout_s, o); break;
+    default: st = {Code::internal, "not a worker op"};
+  }
+  if (!st) return error_reply(r.id_json, st);
+  return ok_reply(r.id_json, [&](Writer& w) {
+    w.StartObject();
+    w.Key("provider");
+    wire::write_string(w, p.name());
+    w.Key("container");
+    wire::write_string(w, ref);
+    w.Key("op");
+    wire::write_string(w, op_name(r.op));
+    w.EndObject();
+  });
+}
+
+}  // namespace berth

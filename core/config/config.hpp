@@ -1,0 +1,56 @@
+// berthd's configuration: a JSON file, or the embedded default.
+#pragma once
+
+#include "common/status.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth {
+
+struct ProviderConfig {
+  std::string name;         // instance name, unique: "docker", "pve-lab"
+  std::string plugin;       // plugin name ("docker" → docker.so in a plugin dir) or a path
+  std::string config_json;  // the instance's own config, passed verbatim
+  bool required = false;    // berthd exits non-zero if this one fails to come up
+  int poll_interval_ms = 5000;  // only for providers that cannot watch
+};
+
+struct Config {
+  std::string runtime_dir;        // where the default ipc:// endpoints live
+  std::string events_endpoint;    // PUB; default ipc://<runtime_dir>/events.sock
+  std::string commands_endpoint;  // ROUTER; default ipc://<runtime_dir>/commands.sock
+  std::vector<std::string> plugin_dirs;
+  std::vector<ProviderConfig> providers;  // empty: every plugin found, with "{}"
+  std::string log_level = "info";
+  int heartbeat_ms = 1000;
+  int queue_capacity = 65536;     // events buffered between plugins and the publisher
+  int pub_hwm = 100000;           // ZeroMQ send high-water mark per subscriber
+  int workers = 16;               // threads running plugin ops
+  int max_pending = 1024;         // commands queued or running before `busy`
+  int default_timeout_ms = 15000; // deadline of a command without "timeout_ms"
+  int stop_grace_ms = 10000;      // added to a stop/restart's own timeout
+  int shutdown_timeout_ms = 5000; // SIGTERM to exit, at most
+};
+
+// Parses a config document. Errors name the key ("providers[1].plugin: ...")
+// or, for malformed JSON, the line and column.
+Result<Config> parse_config(std::string_view json);
+Result<Config> load_config_file(const std::filesystem::path& path);
+
+// The embedded default: no providers listed (so every plugin found is
+// loaded), endpoints under the default runtime dir.
+Config default_config();
+
+// Fills what a config left empty: runtime dir, endpoints, plugin dirs
+// (relative to the berthd executable's directory `exe_dir`).
+void complete_defaults(Config& config, const std::filesystem::path& exe_dir);
+
+// $BERTH_RUNTIME_DIR, else $XDG_RUNTIME_DIR/berth, else /run/berth (root),
+// else /tmp/berth-<uid>. Shared by berthd and its clients.
+std::string default_runtime_dir();
+
+}  // namespace berth

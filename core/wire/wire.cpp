@@ -1,0 +1,135 @@
+#include "wire/wire.hpp"
+
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace berth::wire {
+
+std::string_view state_name(berth_state s) {
+  switch (s) {
+    case BERTH_STATE_RUNNING: return "running";
+    case BERTH_STATE_STOPPED: return "stopped";
+    case BERTH_STATE_PAUSED: return "paused";
+    case BERTH_STATE_ERROR: return "error";
+    case BERTH_STATE_UNKNOWN: break;
+  }
+  return "unknown";
+}
+
+std::string_view event_type_name(berth_event_type t) {
+  switch (t) {
+    case BERTH_EVENT_CREATED: return "created";
+    case BERTH_EVENT_STARTED: return "started";
+    case BERTH_EVENT_EXITED: return "exited";
+    case BERTH_EVENT_PAUSED: return "paused";
+    case BERTH_EVENT_UNPAUSED: return "unpaused";
+    case BERTH_EVENT_DESTROYED: return "destroyed";
+    case BERTH_EVENT_OOM: return "oom";
+    case BERTH_EVENT_HEALTH: return "health";
+    case BERTH_EVENT_RENAMED: return "renamed";
+    case BERTH_EVENT_OTHER: break;
+  }
+  return "other";
+}
+
+void container_topic(std::string& out, std::string_view provider, berth_event_type type) {
+  out.assign("container/");
+  out.append(provider);
+  out.push_back('/');
+  out.append(event_type_name(type));
+}
+
+std::string provider_topic(std::string_view provider, bool up) {
+  std::string t = "provider/";
+  t.append(provider);
+  t.append(up ? "/up" : "/down");
+  return t;
+}
+
+void write_string(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_labels(Writer& w, const sdk::Labels& labels) {
+  w.StartObject();
+  for (const auto& [k, v] : labels) {
+    write_string(w, k);
+    write_string(w, v);
+  }
+  w.EndObject();
+}
+
+namespace {
+void write_optional_string(Writer& w, const char* key, const std::string& v) {
+  w.Key(key);
+  if (v.empty()) w.Null();
+  else write_string(w, v);
+}
+void write_ms(Writer& w, const char* key, int64_t ms) {
+  w.Key(key);
+  if (ms > 0) write_time(w, ms * 1000000);
+  else w.Null();
+}
+}  // namespace
+
+void write_container(Writer& w, std::string_view provider, const sdk::Container& c) {
+  w.StartObject();
+  w.Key("provider");
+  write_string(w, provider);
+  w.Key("id");
+  write_string(w, c.id);
+  w.Key("name");
+  write_string(w, c.name);
+  write_optional_string(w, "image", c.image);
+  w.Key("state");
+  write_string(w, state_name(c.state));
+  write_optional_string(w, "raw_state", c.raw_state);
+  write_ms(w, "created", c.created_unix_ms);
+  write_ms(w, "started", c.started_unix_ms);
+  write_ms(w, "finished", c.finished_unix_ms);
+  w.Key("exit_code");
+  if (c.exit_code) w.Int(*c.exit_code);
+  else w.Null();
+  w.Key("oom_killed");
+  w.Bool(c.oom_killed);
+  w.Key("restart_count");
+  w.Int(c.restart_count);
+  write_optional_string(w, "health", c.health);
+  w.Key("labels");
+  write_labels(w, c.labels);
+  w.Key("details");
+  // Validated when copied out of the plugin (abi_copy), so it is safe raw.
+  if (c.details_json.empty()) w.Null();
+  else w.RawValue(c.details_json.data(), c.details_json.size(), rapidjson::kObjectType);
+  w.EndObject();
+}
+
+void write_error(Writer& w, const Status& st) {
+  w.StartObject();
+  w.Key("code");
+  write_string(w, code_name(st.code()));
+  w.Key("message");
+  write_string(w, st.message());
+  w.EndObject();
+}
+
+int64_t now_unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void write_time(Writer& w, int64_t unix_ns) {
+  const time_t secs = static_cast<time_t>(unix_ns / 1000000000);
+  const long nanos = static_cast<long>(unix_ns % 1000000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  const int m = std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", nanos);
+  w.String(buf, static_cast<rapidjson::SizeType>(n + m));
+}
+
+}  // namespace berth::wire

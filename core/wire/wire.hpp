@@ -1,0 +1,43 @@
+// The wire format (docs/protocol.md): names of codes, states and event
+// types, topics, and the JSON of containers and events. One writer type is
+// used everywhere so buffers can be reused on the hot path.
+#pragma once
+
+#include "common/status.hpp"
+
+#include <berth/provider.hpp>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace berth::wire {
+
+inline constexpr int kSchemaVersion = 1;
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::string_view state_name(berth_state s);
+std::string_view event_type_name(berth_event_type t);
+
+// "container/<provider>/<type>", "provider/<provider>/<up|down>",
+// "daemon/heartbeat", "daemon/stopping".
+void container_topic(std::string& out, std::string_view provider, berth_event_type type);
+std::string provider_topic(std::string_view provider, bool up);
+inline constexpr std::string_view kHeartbeatTopic = "daemon/heartbeat";
+inline constexpr std::string_view kStoppingTopic = "daemon/stopping";
+
+void write_string(Writer& w, std::string_view s);
+void write_labels(Writer& w, const sdk::Labels& labels);
+// The container object: id, name, image, state, labels, details, routing...
+void write_container(Writer& w, std::string_view provider, const sdk::Container& c);
+void write_error(Writer& w, const Status& st);  // {"code":..., "message":...}
+
+// RFC 3339 UTC with nanoseconds.
+void write_time(Writer& w, int64_t unix_ns);
+int64_t now_unix_ns();
+
+}  // namespace berth::wire
