@@ -78,7 +78,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: unknown log level %s\n", config->log_level.c_str());
     return berth::kExitUsage;
   }
-  spdlog::default_logger()->set_level(level);
   spdlog::set_default_logger(spdlog::default_logger()->clone("berthd"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
   spdlog::default_logger()->set_level(level);
