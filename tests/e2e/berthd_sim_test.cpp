@@ -1,0 +1,304 @@
+// End to end: the real berthd process with sim.so, spoken to over real
+// ZeroMQ sockets exactly as a subscriber and a REQ client would.
+#include "berthd_process.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace berth::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string sim_config(const std::string& sim_json, const std::string& extra = "") {
+  return fmt::format(R"({{"heartbeat_ms": 200, {} "providers": [
+      {{"name": "sim", "plugin": "{}", "config": {}}}]}})",
+                     extra, plugin_path("sim"), sim_json);
+}
+
+constexpr const char* kContainers = R"({"containers": [
+    {"id": "c0ffee01", "name": "web", "image": "busybox", "state": "running",
+     "labels": {"proxy.aliases": "web"}},
+    {"id": "c0ffee02", "name": "slow", "image": "busybox", "state": "running",
+     "stop_behaviour": "ignores_sigterm"},
+    {"id": "c0ffee03", "name": "idle", "image": "busybox", "state": "stopped"}]})";
+
+class BerthdSim : public ::testing::Test {
+ protected:
+  void start(const std::string& config) {
+    daemon_ = std::make_unique<BerthdProcess>(config);
+    ASSERT_TRUE(daemon_->ready()) << daemon_->output();
+    sub_ = std::make_unique<Subscriber>(zmq_, daemon_->events_endpoint());
+    ASSERT_TRUE(sub_->wait_connected()) << "no heartbeat on the PUB socket";
+    client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint());
+    wait_synced();
+  }
+  // The provider's baseline list is in once snapshot says synced.
+  void wait_synced() {
+    for (int i = 0; i < 200; ++i) {
+      auto r = client_->call(R"({"op":"snapshot"})");
+      if (r.IsObject() && r["result"]["providers"]["sim"]["synced"].GetBool()) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL() << "provider never synced";
+  }
+  Json call(const std::string& req) {
+    auto r = client_->call(req);
+    EXPECT_TRUE(r.IsObject()) << "no reply to " << req;
+    return r;
+  }
+  std::string state_of(const std::string& name) {
+    auto r = call(fmt::format(R"({{"op":"status","container":"{}"}})", name));
+    return r["ok"].GetBool() ? r["result"]["state"].GetString() : "?";
+  }
+  // The next container event, skipping heartbeats.
+  std::optional<Message> next_event(std::chrono::milliseconds t = 5s) {
+    return sub_->next_matching("container/", t);
+  }
+
+  zmq::context_t zmq_;
+  std::unique_ptr<BerthdProcess> daemon_;
+  std::unique_ptr<Subscriber> sub_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(BerthdSim, StopPublishesExitedAndChangesState) {
+  start(sim_config(kContainers));
+  auto r = call(R"({"id":"s1","op":"stop","container":"web","timeout":5})");
+  ASSERT_TRUE(r["ok"].GetBool()) << r["error"]["message"].GetString();
+  EXPECT_STREQ(r["id"].GetString(), "s1");
+  auto ev = next_event();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->topic, "container/sim/exited");
+  EXPECT_STREQ(ev->body["container"]["name"].GetString(), "web");
+  EXPECT_STREQ(ev->body["container"]["id"].GetString(), "c0ffee01");
+  EXPECT_EQ(ev->body["exit_code"].GetInt(), 0);
+  EXPECT_STREQ(ev->body["container"]["state"].GetString(), "stopped");
+  EXPECT_STREQ(ev->body["container"]["labels"]["proxy.aliases"].GetString(), "web");
+  EXPECT_EQ(ev->body["schema"].GetInt(), 1);
+  EXPECT_STREQ(ev->body["origin"].GetString(), "engine");
+  EXPECT_EQ(state_of("web"), "stopped");
+}
+
+TEST_F(BerthdSim, EveryLifecycleCommandProducesItsEventInOrder) {
+  start(sim_config(kContainers));
+  const std::vector<std::pair<std::string, std::vector<std::string>>> steps = {
+      {"start", {"started"}},  {"pause", {"paused"}},           {"unpause", {"unpaused"}},
+      {"kill", {"exited"}},    {"restart", {"exited", "started"}}, {"stop", {"exited"}}};
+  uint64_t last_seq = 0;
+  // "idle" starts stopped; restart on a stopped container just starts it.
+  for (const auto& [op, expected] : steps) {
+    auto r = call(fmt::format(R"({{"op":"{}","container":"idle","timeout":2}})", op));
+    ASSERT_TRUE(r["ok"].GetBool()) << op << ": " << r["error"]["message"].GetString();
+    auto wanted = expected;
+    if (op == "restart") wanted = {"started"};  // it was stopped by kill
+    for (const auto& type : wanted) {
+      auto ev = next_event();
+      ASSERT_TRUE(ev) << "no event after " << op;
+      EXPECT_EQ(ev->topic, "container/sim/" + type) << "after " << op;
+      const uint64_t seq = ev->body["seq"].GetUint64();
+      EXPECT_GT(seq, last_seq);
+      last_seq = seq;
+    }
+  }
+  EXPECT_EQ(state_of("idle"), "stopped");
+}
+
+TEST_F(BerthdSim, KillReportsTheSignalsExitCode) {
+  start(sim_config(kContainers));
+  ASSERT_TRUE(call(R"({"op":"kill","container":"web"})")["ok"].GetBool());
+  auto ev = next_event();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->topic, "container/sim/exited");
+  EXPECT_EQ(ev->body["exit_code"].GetInt(), 137);
+}
+
+TEST_F(BerthdSim, PingAnswersWhileASlowStopIsInFlight) {
+  start(sim_config(kContainers));
+  zmq::socket_t slow(zmq_, zmq::socket_type::req);
+  slow.set(zmq::sockopt::linger, 0);
+  slow.connect(daemon_->commands_endpoint());
+  // "slow" ignores SIGTERM: the stop waits out its 3 s timeout, then kills.
+  const std::string stop = R"({"id":"slow","op":"stop","container":"slow","timeout":3})";
+  slow.send(zmq::buffer(stop), zmq::send_flags::none);
+  std::this_thread::sleep_for(100ms);  // let the stop reach a worker
+
+  auto pong = call(R"({"id":"p","op":"ping"})");
+  ASSERT_TRUE(pong["ok"].GetBool());
+  auto listed = call(R"({"op":"status","container":"web"})");
+  ASSERT_TRUE(listed["ok"].GetBool());
+  zmq::pollitem_t item{slow.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(0));
+  EXPECT_FALSE(item.revents & ZMQ_POLLIN) << "the stop answered before the ping: it was not slow";
+
+  zmq::message_t reply;
+  slow.set(zmq::sockopt::rcvtimeo, 10000);
+  ASSERT_TRUE(slow.recv(reply));
+  Json r;
+  r.Parse(reply.to_string().c_str());
+  EXPECT_TRUE(r["ok"].GetBool()) << reply.to_string();
+  auto ev = next_event();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->body["exit_code"].GetInt(), 137) << "killed after ignoring SIGTERM";
+}
+
+TEST_F(BerthdSim, ADeadlineShorterThanTheStopIsAnsweredWithTimeout) {
+  start(sim_config(kContainers));
+  auto r = call(R"({"id":9,"op":"stop","container":"slow","timeout":5,"timeout_ms":500})");
+  ASSERT_FALSE(r["ok"].GetBool());
+  EXPECT_STREQ(r["error"]["code"].GetString(), "timeout");
+  EXPECT_EQ(r["id"].GetInt(), 9);
+  EXPECT_TRUE(call(R"({"op":"ping"})")["ok"].GetBool());
+}
+
+TEST_F(BerthdSim, EachBadRequestGetsItsOwnTypedErrorAndTheDaemonStaysUp) {
+  start(sim_config(kContainers));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"this is not json", "malformed_request"},
+      {R"(["ping"])", "malformed_request"},
+      {R"({"id":1,"op":"explode"})", "unknown_op"},
+      {R"({"id":2,"op":"start"})", "missing_field"},
+      {R"({"id":3,"op":"start","provider":"nope","container":"web"})", "unknown_provider"},
+      {R"({"id":4,"op":"start","container":"no-such-container"})", "not_found"},
+      {R"({"id":5,"op":"start","provider":"sim","container":"no-such-container"})", "not_found"},
+      {R"({"id":6,"op":"pause","provider":"sim","container":"idle"})", "conflict"},
+      {R"({"id":7,"op":"kill","provider":"sim","container":"web","signal":"SIGBOGUS"})",
+       "invalid_argument"},
+  };
+  for (const auto& [req, code] : cases) {
+    auto r = call(req);
+    ASSERT_TRUE(r.IsObject()) << req;
+    ASSERT_FALSE(r["ok"].GetBool()) << req;
+    EXPECT_EQ(std::string(r["error"]["code"].GetString()), code) << req;
+    EXPECT_GT(r["error"]["message"].GetStringLength(), 0u) << req;
+  }
+  EXPECT_TRUE(call(R"({"op":"ping"})")["ok"].GetBool());
+  EXPECT_EQ(state_of("web"), "running") << "no bad request changed anything";
+}
+
+TEST_F(BerthdSim, UnsupportedOpIsRefusedWithoutCallingThePlugin) {
+  start(fmt::format(R"({{"heartbeat_ms": 200, "providers": [
+      {{"name": "sim", "plugin": "{}", "config": {{"containers": [
+        {{"id": "a1", "name": "web", "state": "running"}}], "disable": ["pause"]}}}}]}})",
+                    plugin_path("sim")));
+  auto r = call(R"({"op":"pause","container":"web"})");
+  ASSERT_FALSE(r["ok"].GetBool());
+  EXPECT_STREQ(r["error"]["code"].GetString(), "unsupported");
+  EXPECT_EQ(state_of("web"), "running");
+  EXPECT_FALSE(next_event(500ms)) << "a refused op must not produce an event";
+}
+
+TEST_F(BerthdSim, ProvidersReportsCapabilitiesAndHealth) {
+  start(sim_config(kContainers));
+  auto r = call(R"({"op":"providers"})");
+  ASSERT_TRUE(r["ok"].GetBool());
+  ASSERT_EQ(r["result"].Size(), 1u);
+  const auto& p = r["result"][0];
+  EXPECT_STREQ(p["name"].GetString(), "sim");
+  EXPECT_STREQ(p["plugin"].GetString(), "sim");
+  EXPECT_TRUE(p["up"].GetBool());
+  EXPECT_EQ(p["containers"].GetUint(), 3u);
+  std::set<std::string> caps;
+  for (const auto& c : p["capabilities"].GetArray()) caps.insert(c.GetString());
+  for (const char* want : {"list", "inspect", "status", "start", "stop", "kill", "pause",
+                           "unpause", "restart", "watch"})
+    EXPECT_TRUE(caps.count(want)) << want;
+}
+
+TEST_F(BerthdSim, ListAndInspectDescribeContainers) {
+  start(sim_config(kContainers));
+  auto list = call(R"({"op":"list"})");
+  ASSERT_TRUE(list["ok"].GetBool());
+  EXPECT_EQ(list["result"]["containers"].Size(), 3u);
+  EXPECT_EQ(list["result"]["errors"].Size(), 0u);
+  auto by_name = call(R"({"op":"inspect","container":"web"})");
+  auto by_id = call(R"({"op":"inspect","container":"c0ffee01"})");
+  ASSERT_TRUE(by_name["ok"].GetBool());
+  ASSERT_TRUE(by_id["ok"].GetBool());
+  EXPECT_STREQ(by_name["result"]["id"].GetString(), "c0ffee01");
+  EXPECT_STREQ(by_id["result"]["name"].GetString(), "web");
+  EXPECT_STREQ(by_id["result"]["provider"].GetString(), "sim");
+}
+
+// The clone pattern: subscribe, take a snapshot at seq S, apply stream
+// events with seq > S — the result equals the daemon's final state, and the
+// stream after S has no gap.
+TEST_F(BerthdSim, SnapshotPlusStreamEqualsTheFinalState) {
+  start(sim_config(R"({"containers": [], "generator": {"rate": 2000, "count": 3000,
+                       "containers": 8}})"));
+  auto snap = call(R"({"op":"snapshot"})");
+  ASSERT_TRUE(snap["ok"].GetBool());
+  const uint64_t s = snap["result"]["seq"].GetUint64();
+  std::map<std::string, std::string> state;
+  for (const auto& c : snap["result"]["providers"]["sim"]["containers"].GetArray())
+    state[c["id"].GetString()] = c["state"].GetString();
+
+  uint64_t expected = s + 1, applied = 0;
+  for (;;) {
+    auto ev = next_event(1500ms);
+    if (!ev) break;  // the generator has finished
+    const uint64_t seq = ev->body["seq"].GetUint64();
+    if (seq <= s) continue;  // already in the snapshot
+    ASSERT_EQ(seq, expected) << "gap in the stream";
+    ++expected;
+    ++applied;
+    const std::string id = ev->body["container"]["id"].GetString();
+    if (ev->topic == "container/sim/destroyed") state.erase(id);
+    else state[id] = ev->body["container"]["state"].GetString();
+  }
+  auto final_snap = call(R"({"op":"snapshot"})");
+  EXPECT_EQ(final_snap["result"]["seq"].GetUint64(), expected - 1);
+  std::map<std::string, std::string> final_state;
+  for (const auto& c : final_snap["result"]["providers"]["sim"]["containers"].GetArray())
+    final_state[c["id"].GetString()] = c["state"].GetString();
+  EXPECT_EQ(state, final_state);
+  EXPECT_GT(applied, 0u) << "the test saw no stream at all";
+}
+
+TEST_F(BerthdSim, HeartbeatCarriesTheCurrentSequenceNumber) {
+  start(sim_config(kContainers));
+  ASSERT_TRUE(call(R"({"op":"stop","container":"web"})")["ok"].GetBool());
+  auto ev = next_event();
+  ASSERT_TRUE(ev);
+  auto hb = sub_->next_matching("daemon/heartbeat", 2s);
+  ASSERT_TRUE(hb);
+  EXPECT_EQ(hb->body["seq"].GetUint64(), ev->body["seq"].GetUint64());
+  EXPECT_STREQ(hb->body["kind"].GetString(), "heartbeat");
+}
+
+TEST_F(BerthdSim, SigtermStopsGracefullyAndSaysSo) {
+  start(sim_config(kContainers));
+  auto exit_code = daemon_->terminate(10s);
+  ASSERT_TRUE(exit_code) << "berthd did not exit";
+  EXPECT_EQ(*exit_code, 0) << daemon_->output();
+  auto bye = sub_->next_matching("daemon/stopping", 2s);
+  EXPECT_TRUE(bye) << "no stopping message";
+}
+
+TEST(BerthdDefault, WithNoConfigItServesEveryPluginInItsPluginDir) {
+  // A plugin dir holding only sim.so, so the test does not depend on dockerd.
+  char tmpl[] = "/tmp/berth-plugins-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::filesystem::create_symlink(plugin_path("sim"), dir + "/sim.so");
+  zmq::context_t zmq;
+  {
+    BerthdProcess d("{}", {"--plugin-dir", dir}, /*use_config_file=*/false);
+    ASSERT_TRUE(d.ready()) << d.output();
+    EXPECT_NE(d.output().find("events:    ipc://"), std::string::npos) << "endpoints are printed";
+    Client c(zmq, d.commands_endpoint());
+    auto list = c.call(R"({"op":"list"})");
+    ASSERT_TRUE(list.IsObject());
+    ASSERT_TRUE(list["ok"].GetBool());
+    EXPECT_GT(list["result"]["containers"].Size(), 0u) << "the embedded default shows something";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace berth::testing
