@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -74,6 +76,11 @@ Status read_provider(const Value& v, const std::string& key, ProviderConfig& p) 
   }
   if (p.plugin.empty()) return key_error(key + ".plugin", "required");
   if (p.name.empty()) p.name = std::filesystem::path(p.plugin).stem().string();
+  // Names are topic segments: no '/', so a prefix subscription selects one.
+  const bool valid = std::all_of(p.name.begin(), p.name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+  });
+  if (!valid) return key_error(key + ".name", "use letters, digits, '_', '-' or '.'");
   if (p.config_json.empty()) p.config_json = "{}";
   return {};
 }

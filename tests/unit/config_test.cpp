@@ -61,6 +61,12 @@ TEST(Config, DuplicateInstanceNamesAreRefused) {
   EXPECT_NE(c.error().message().find("duplicate instance name \"sim\""), std::string::npos);
 }
 
+TEST(Config, InstanceNamesCannotBreakTopics) {
+  auto c = parse_config(R"({"providers": [{"name": "a/b", "plugin": "sim"}]})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("providers[0].name"), std::string::npos);
+}
+
 TEST(Config, NonPositiveNumbersAreRefused) {
   auto c = parse_config(R"({"workers": 0})");
   ASSERT_FALSE(c);
