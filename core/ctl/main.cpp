@@ -1,0 +1,387 @@
+// berthctl: the command-line client of berthd (docs/protocol.md).
+#include "config/config.hpp"
+#include "ctl/exit_codes.hpp"
+#include "ctl/table.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::ctl {
+namespace {
+
+using Json = rapidjson::Document;
+using Value = rapidjson::Value;
+
+constexpr const char* kHelp = R"(usage: berthctl [global options] COMMAND [args]
+
+commands:
+  ps [-a] [--provider P]        containers across providers (-a: stopped too)
+  events [--filter K=V]... [--since-snapshot]
+                                live event stream; filters: provider=, type=, name=
+  inspect NAME                  full detail, as JSON
+  status NAME                   the container's state
+  start|stop|kill|pause|unpause|restart NAME
+                                [--provider P] [--timeout SECONDS] [--signal SIG]
+  providers                     provider instances, health and capabilities
+  ping                          is the daemon there?
+  version                       daemon and ABI versions
+
+global options:
+  --endpoint URL        command socket  (env BERTH_ENDPOINT; default ipc://RUNTIME_DIR/commands.sock)
+  --events-endpoint URL event socket    (env BERTH_EVENTS_ENDPOINT; default ipc://RUNTIME_DIR/events.sock)
+  --runtime-dir DIR     where the default endpoints live (env BERTH_RUNTIME_DIR)
+  --json                machine-readable output
+  --wait-ms N           how long to wait for the daemon (default: the op's own deadline + 5 s)
+
+exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 unavailable, 5 conflict,
+            6 unsupported, 7 timeout, 8 permission denied, 9 invalid argument
+)";
+
+struct Options {
+  std::string command;
+  std::vector<std::string> args;
+  std::string endpoint, events_endpoint;
+  std::optional<std::string> provider, signal;
+  std::optional<int> timeout_s;
+  std::vector<std::pair<std::string, std::string>> filters;
+  bool json = false, all = false, since_snapshot = false;
+  int wait_ms = 0;
+};
+
+[[noreturn]] void usage_error(const std::string& why) {
+  std::fprintf(stderr, "berthctl: %s\n(see berthctl --help)\n", why.c_str());
+  std::exit(kUsage);
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  std::string runtime_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&]() {
+      const std::string v = value();
+      try {
+        size_t used = 0;
+        const int n = std::stoi(v, &used);
+        if (used == v.size() && n >= 0) return n;
+      } catch (...) {
+      }
+      usage_error(a + " needs a non-negative integer, not \"" + v + "\"");
+    };
+    if (a == "--help" || a == "-h") std::fputs(kHelp, stdout), std::exit(kOk);
+    else if (a == "--endpoint") o.endpoint = value();
+    else if (a == "--events-endpoint") o.events_endpoint = value();
+    else if (a == "--runtime-dir") runtime_dir = value();
+    else if (a == "--json") o.json = true;
+    else if (a == "--wait-ms") o.wait_ms = number();
+    else if (a == "--provider") o.provider = value();
+    else if (a == "--signal" || a == "-s") o.signal = value();
+    else if (a == "--timeout" || a == "-t") o.timeout_s = number();
+    else if (a == "-a" || a == "--all") o.all = true;
+    else if (a == "--since-snapshot") o.since_snapshot = true;
+    else if (a == "--filter" || a == "-f") {
+      const std::string f = value();
+      const auto eq = f.find('=');
+      if (eq == std::string::npos || eq == 0) usage_error("--filter takes KEY=VALUE, not \"" + f + "\"");
+      const std::string key = f.substr(0, eq);
+      if (key != "provider" && key != "type" && key != "name")
+        usage_error("--filter key must be provider, type or name, not \"" + key + "\"");
+      o.filters.emplace_back(key, f.substr(eq + 1));
+    } else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
+    else if (o.command.empty()) o.command = a;
+    else o.args.push_back(a);
+  }
+  if (o.command.empty()) usage_error("no command given");
+  if (runtime_dir.empty()) runtime_dir = default_runtime_dir();
+  if (o.endpoint.empty())
+    o.endpoint = env_or("BERTH_ENDPOINT", "ipc://" + runtime_dir + "/commands.sock");
+  if (o.events_endpoint.empty())
+    o.events_endpoint = env_or("BERTH_EVENTS_ENDPOINT", "ipc://" + runtime_dir + "/events.sock");
+  return o;
+}
+
+std::string to_json(const Value& v, bool pretty) {
+  rapidjson::StringBuffer buf;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    v.Accept(w);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+  }
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string str(const Value& v, const char* key) {
+  if (!v.IsObject()) return "";
+  auto it = v.FindMember(key);
+  if (it == v.MemberEnd() || !it->value.IsString()) return "";
+  return it->value.GetString();
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const Options& o) : o_(o) {}
+
+  // Sends one request; exits with a meaningful code on any failure.
+  Json call(Value& request, int op_deadline_ms = 15000) {
+    require_socket(o_.endpoint);
+    zmq::socket_t req(zmq_, zmq::socket_type::req);
+    const int wait = o_.wait_ms > 0 ? o_.wait_ms : op_deadline_ms + 5000;
+    req.set(zmq::sockopt::linger, 0);
+    req.set(zmq::sockopt::rcvtimeo, wait);
+    req.connect(o_.endpoint);
+    Json doc;
+    const std::string body = to_json(request, false);
+    req.send(zmq::buffer(body), zmq::send_flags::none);
+    zmq::message_t reply;
+    if (!req.recv(reply)) {
+      std::fprintf(stderr, "berthctl: no answer from berthd at %s within %d ms (is it running?)\n",
+                   o_.endpoint.c_str(), wait);
+      std::exit(kUnavailable);
+    }
+    doc.Parse(static_cast<const char*>(reply.data()), reply.size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("ok")) {
+      std::fprintf(stderr, "berthctl: unreadable reply from berthd\n");
+      std::exit(kFailed);
+    }
+    if (!doc["ok"].GetBool()) {
+      const auto& err = doc["error"];
+      if (o_.json) std::printf("%s\n", to_json(doc, true).c_str());
+      else std::fprintf(stderr, "berthctl: %s: %s\n", str(err, "code").c_str(), str(err, "message").c_str());
+      std::exit(exit_for(str(err, "code")));
+    }
+    return doc;
+  }
+
+  zmq::context_t& zmq() { return zmq_; }
+
+  // An ipc:// endpoint without its socket file means no daemon: say so now
+  // instead of waiting out the timeout.
+  static void require_socket(const std::string& endpoint) {
+    if (endpoint.rfind("ipc://", 0) != 0) return;
+    const std::string path = endpoint.substr(6);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      std::fprintf(stderr, "berthctl: berthd is not running (no socket at %s)\n", path.c_str());
+      std::exit(kUnavailable);
+    }
+  }
+
+ private:
+  const Options& o_;
+  zmq::context_t zmq_;
+};
+
+Json request(const char* op) {
+  Json r(rapidjson::kObjectType);
+  r.AddMember("op", rapidjson::StringRef(op), r.GetAllocator());
+  return r;
+}
+
+void add(Json& r, const char* key, const std::string& v) {
+  r.AddMember(rapidjson::StringRef(key), Value(v.c_str(), r.GetAllocator()), r.GetAllocator());
+}
+
+std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
+
+// "web→127.0.0.1:8080" per route, from the container's parsed routing.
+std::string routes_of(const Value& c) {
+  auto it = c.FindMember("routing");
+  if (it == c.MemberEnd() || !it->value.IsObject() || !it->value.HasMember("routes")) return "";
+  std::string out;
+  for (const auto& r : it->value["routes"].GetArray()) {
+    if (!out.empty()) out += ",";
+    out += str(r, "alias");
+    const std::string host = str(r, "host");
+    if (r.HasMember("port") && r["port"].IsInt())
+      out += fmt::format("→{}:{}", host.empty() ? "?" : host, r["port"].GetInt());
+  }
+  return out;
+}
+
+int cmd_ps(Daemon& d, const Options& o) {
+  auto r = request("list");
+  if (o.provider) add(r, "provider", *o.provider);
+  auto reply = d.call(r);
+  const auto& result = reply["result"];
+  if (o.json) return std::printf("%s\n", to_json(result, true).c_str()), kOk;
+  Table t({"PROVIDER", "NAME", "ID", "STATE", "IMAGE", "ROUTES"});
+  for (const auto& c : result["containers"].GetArray()) {
+    const std::string state = str(c, "state");
+    if (!o.all && state != "running" && state != "paused") continue;
+    t.add({str(c, "provider"), str(c, "name"), short_id(str(c, "id")), state, str(c, "image"),
+           routes_of(c)});
+  }
+  t.print();
+  for (const auto& e : result["errors"].GetArray())
+    std::fprintf(stderr, "berthctl: provider %s: %s: %s\n", str(e, "provider").c_str(),
+                 str(e["error"], "code").c_str(), str(e["error"], "message").c_str());
+  return result["errors"].Empty() ? kOk : kUnavailable;
+}
+
+int cmd_providers(Daemon& d, const Options& o) {
+  auto r = request("providers");
+  auto reply = d.call(r);
+  if (o.json) return std::printf("%s\n", to_json(reply["result"], true).c_str()), kOk;
+  Table t({"NAME", "PLUGIN", "VERSION", "STATE", "CONTAINERS", "CAPABILITIES"});
+  for (const auto& p : reply["result"].GetArray()) {
+    std::string caps;
+    for (const auto& c : p["capabilities"].GetArray()) caps += (caps.empty() ? "" : ",") + std::string(c.GetString());
+    t.add({str(p, "name"), str(p, "plugin"), str(p, "plugin_version"),
+           p["up"].GetBool() ? "up" : "down", std::to_string(p["containers"].GetUint()), caps});
+  }
+  t.print();
+  return kOk;
+}
+
+int cmd_container_op(Daemon& d, const Options& o) {
+  if (o.args.size() != 1) usage_error(o.command + " takes exactly one container NAME");
+  auto r = request(o.command.c_str());
+  add(r, "container", o.args[0]);
+  if (o.provider) add(r, "provider", *o.provider);
+  if (o.signal) add(r, "signal", *o.signal);
+  int deadline = 15000;
+  if (o.timeout_s) {
+    r.AddMember("timeout", *o.timeout_s, r.GetAllocator());
+    deadline = *o.timeout_s * 1000 + 10000;
+  } else if (o.command == "stop" || o.command == "restart") {
+    deadline = 20000;
+  }
+  auto reply = d.call(r, deadline);
+  const auto& result = reply["result"];
+  if (o.json) std::printf("%s\n", to_json(result, true).c_str());
+  else if (o.command == "inspect") std::printf("%s\n", to_json(result, true).c_str());
+  else if (o.command == "status") std::printf("%s\n", str(result, "state").c_str());
+  else std::printf("%s\n", o.args[0].c_str());  // as docker does
+  return kOk;
+}
+
+bool matches(const Options& o, const Value& ev) {
+  for (const auto& [key, want] : o.filters) {
+    std::string have = key == "provider" ? str(ev, "provider")
+                       : key == "type"   ? str(ev, "type")
+                                         : str(ev["container"], "name");
+    if (have != want) return false;
+  }
+  return true;
+}
+
+void print_event(const Options& o, const Value& ev) {
+  if (o.json) return (void)std::printf("%s\n", to_json(ev, false).c_str());
+  const auto& c = ev["container"];
+  std::string extra;
+  if (ev["exit_code"].IsInt()) extra = fmt::format(" exit_code={}", ev["exit_code"].GetInt());
+  if (ev["health"].IsString()) extra += " health=" + std::string(ev["health"].GetString());
+  if (str(ev, "origin") == "resync") extra += " (resync)";
+  std::printf("%s  %-8s %-9s %s (%s)%s\n", str(ev, "time").c_str(), str(ev, "provider").c_str(),
+              str(ev, "type").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str(),
+              extra.c_str());
+  std::fflush(stdout);
+}
+
+int cmd_events(Daemon& d, const Options& o) {
+  Daemon::require_socket(o.events_endpoint);
+  zmq::socket_t sub(d.zmq(), zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::subscribe, "container/");
+  sub.set(zmq::sockopt::subscribe, "provider/");
+  sub.set(zmq::sockopt::subscribe, "daemon/");
+  sub.connect(o.events_endpoint);
+  uint64_t last = 0;  // drop what the snapshot already holds
+  if (o.since_snapshot) {
+    // Clone pattern: subscribed first, so nothing after the snapshot is lost.
+    auto r = request("snapshot");
+    if (o.provider) add(r, "provider", *o.provider);
+    auto reply = d.call(r);
+    last = reply["result"]["seq"].GetUint64();
+    if (o.json) std::printf("%s\n", to_json(reply["result"], false).c_str());
+    else
+      for (const auto& [name, p] : reply["result"]["providers"].GetObject())
+        for (const auto& c : p["containers"].GetArray())
+          std::printf("snapshot  %-8s %-9s %s (%s)\n", name.GetString(), str(c, "state").c_str(),
+                      str(c, "name").c_str(), short_id(str(c, "id")).c_str());
+    std::fflush(stdout);
+  }
+  for (;;) {
+    std::vector<zmq::message_t> parts;
+    if (!zmq::recv_multipart(sub, std::back_inserter(parts)) || parts.size() != 2) continue;
+    Json ev;
+    ev.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
+    if (ev.HasParseError() || !ev.IsObject()) continue;
+    const uint64_t seq = ev["seq"].GetUint64();
+    const std::string kind = str(ev, "kind");
+    if (kind == "heartbeat") {
+      if (last && seq > last) std::fprintf(stderr, "berthctl: missed events up to seq %llu\n", (unsigned long long)seq);
+      if (seq > last) last = seq;
+      continue;
+    }
+    if (kind == "stopping") return std::fprintf(stderr, "berthctl: berthd is stopping\n"), kUnavailable;
+    if (seq <= last) continue;
+    if (last && seq != last + 1) std::fprintf(stderr, "berthctl: missed %llu event(s)\n", (unsigned long long)(seq - last - 1));
+    last = seq;
+    if (kind == "provider") {
+      if (o.filters.empty() && !o.json)
+        std::printf("%s  %-8s provider  %s %s\n", str(ev, "time").c_str(), str(ev, "provider").c_str(),
+                    str(ev, "state").c_str(), str(ev, "reason").c_str());
+      else if (o.json) std::printf("%s\n", to_json(ev, false).c_str());
+      std::fflush(stdout);
+      continue;
+    }
+    if (o.provider && str(ev, "provider") != *o.provider) continue;
+    if (matches(o, ev)) print_event(o, ev);
+  }
+}
+
+int run(int argc, char** argv) {
+  const Options o = parse_args(argc, argv);
+  Daemon d(o);
+  const std::string& c = o.command;
+  if (c == "ps") return cmd_ps(d, o);
+  if (c == "providers") return cmd_providers(d, o);
+  if (c == "events") return cmd_events(d, o);
+  if (c == "ping" || c == "version") {
+    auto r = request(c.c_str());
+    auto reply = d.call(r, 5000);
+    if (o.json || c == "version") std::printf("%s\n", to_json(reply["result"], true).c_str());
+    else std::printf("pong (seq %llu)\n", (unsigned long long)reply["result"]["seq"].GetUint64());
+    return kOk;
+  }
+  static const std::set<std::string> container_ops = {"inspect", "status",  "start", "stop", "kill",
+                                                      "pause",   "unpause", "restart"};
+  if (container_ops.count(c)) return cmd_container_op(d, o);
+  usage_error("unknown command \"" + c + "\"");
+}
+
+}  // namespace
+}  // namespace berth::ctl
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  return berth::ctl::run(argc, argv);
+}
