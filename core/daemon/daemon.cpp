@@ -168,6 +168,7 @@ int run_daemon(const Config& config) {
               names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")).c_str());
   std::fflush(stdout);
 
+  std::error_code ec_ignored;
   const int sig = wait_for_signal();
   spdlog::info("signal {} received; shutting down", sig);
   arm_shutdown_watchdog(std::chrono::milliseconds(config.shutdown_timeout_ms));
@@ -178,6 +179,9 @@ int run_daemon(const Config& config) {
   workers.join();
   providers.clear();  // destroy instances before their libraries unload
   plugins.clear();
+  // A leftover ipc socket file would make clients wait for a dead daemon.
+  for (const auto* ep : {&config.events_endpoint, &config.commands_endpoint})
+    if (ep->rfind("ipc://", 0) == 0) fs::remove(ep->substr(6), ec_ignored);
   spdlog::info("stopped");
   return kExitOk;
 }
