@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -298,6 +299,44 @@ TEST(BerthdDefault, WithNoConfigItServesEveryPluginInItsPluginDir) {
     EXPECT_GT(list["result"]["containers"].Size(), 0u) << "the embedded default shows something";
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(BerthdStartup, AMissingRequiredProviderExitsWithStatus3NamingTheFile) {
+  BerthdProcess d(R"({"providers": [{"name": "gone", "plugin": "/nonexistent/gone.so",
+                                     "required": true}]})");
+  EXPECT_FALSE(d.ready());
+  auto code = d.wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 3);
+  EXPECT_NE(d.output().find("/nonexistent/gone.so"), std::string::npos) << d.output();
+}
+
+TEST(BerthdStartup, AMissingOptionalProviderIsLoggedAndTheOthersServe) {
+  BerthdProcess d(fmt::format(R"({{"providers": [
+      {{"name": "gone", "plugin": "/nonexistent/gone.so"}},
+      {{"name": "sim", "plugin": "{}"}}]}})",
+                              plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  EXPECT_NE(d.output().find("/nonexistent/gone.so: no such file"), std::string::npos) << d.output();
+  zmq::context_t zmq;
+  Client c(zmq, d.commands_endpoint());
+  auto r = c.call(R"({"op":"providers"})");
+  ASSERT_TRUE(r.IsObject());
+  ASSERT_EQ(r["result"].Size(), 1u);
+  EXPECT_STREQ(r["result"][0]["name"].GetString(), "sim");
+}
+
+TEST(BerthdStartup, AnInvalidConfigExitsWithStatus1NamingLineAndColumn) {
+  char tmpl[] = "/tmp/berth-cfg-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string file = std::string(tmpl) + "/bad.json";
+  std::ofstream(file) << "{\n  \"heartbeat_ms\": 5,\n  \"workers\": [\n}";
+  BerthdProcess d("{}", {"--config", file}, /*use_config_file=*/false);
+  auto code = d.wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(d.output().find("line 4, column 1"), std::string::npos) << d.output();
+  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace
