@@ -163,63 +163,22 @@ void Pipeline::run_due_syncs(Clock::time_point now) {
     if (t->sync_due && *t->sync_due <= now && !t->holding) start_sync(*t);
 }
 
-void Pipeline::begin_body(const char* kind, uint64_t seq, int64_t time_ns) {
-  body_.Clear();
-  writer_.Reset(body_);
-  writer_.StartObject();
-  writer_.Key("schema");
-  writer_.Int(wire::kSchemaVersion);
-  writer_.Key("kind");
-  writer_.String(kind);
-  writer_.Key("seq");
-  writer_.Uint64(seq);
-  writer_.Key("time");
-  wire::write_time(writer_, time_ns);
-}
-
 void Pipeline::send(std::string_view topic) {
   pub_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore);
   pub_.send(zmq::const_buffer(body_.GetString(), body_.GetSize()), zmq::send_flags::none);
   published_.fetch_add(1, std::memory_order_relaxed);
 }
 
+wire::Writer& Pipeline::fresh_body() {
+  body_.Clear();
+  writer_.Reset(body_);
+  return writer_;
+}
+
 void Pipeline::publish_event(Provider& p, const Event& e, Origin origin) {
   const auto applied = view_.apply(p.name(), e);
-  const int64_t time_ns = e.time_unix_ns ? e.time_unix_ns : wire::now_unix_ns();
-  begin_body("container", applied.seq, time_ns);
-  auto& w = writer_;
-  w.Key("provider");
-  wire::write_string(w, p.name());
-  w.Key("type");
-  wire::write_string(w, wire::event_type_name(e.type));
-  w.Key("raw_action");
-  wire::write_string(w, e.raw_action);
-  w.Key("origin");
-  w.String(origin == Origin::engine ? "engine" : "resync");
-  w.Key("container");
-  w.StartObject();
-  w.Key("id");
-  wire::write_string(w, e.container_id);
-  w.Key("name");
-  wire::write_string(w, e.container_name);
-  w.Key("image");
-  if (e.image.empty()) w.Null();
-  else wire::write_string(w, e.image);
-  w.Key("state");
-  wire::write_string(w, wire::state_name(applied.state));
-  w.Key("labels");
-  wire::write_labels(w, e.labels);
-  w.EndObject();
-  w.Key("exit_code");
-  if (e.exit_code) w.Int(*e.exit_code);
-  else w.Null();
-  w.Key("health");
-  if (e.health.empty()) w.Null();
-  else wire::write_string(w, e.health);
-  w.Key("old_name");
-  if (e.old_name.empty()) w.Null();
-  else wire::write_string(w, e.old_name);
-  w.EndObject();
+  wire::write_event(fresh_body(),
+                    {p.name(), e, applied.seq, applied.state, origin == Origin::resync});
   wire::container_topic(topic_, p.name(), e.type);
   send(topic_);
 }
@@ -228,38 +187,20 @@ void Pipeline::publish_provider_state(Provider& p, bool up, const std::string& r
   const uint64_t seq = view_.set_provider_state(p.name(), up, reason);
   spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "provider {} is {}{}{}", p.name(),
               up ? "up" : "down", reason.empty() ? "" : ": ", reason);
-  begin_body("provider", seq, wire::now_unix_ns());
-  writer_.Key("provider");
-  wire::write_string(writer_, p.name());
-  writer_.Key("plugin");
-  wire::write_string(writer_, p.plugin().name());
-  writer_.Key("state");
-  writer_.String(up ? "up" : "down");
-  writer_.Key("reason");
-  wire::write_string(writer_, reason);
-  writer_.EndObject();
+  wire::write_provider_message(fresh_body(), seq, p.name(), p.plugin().name(), up, reason);
   send(wire::provider_topic(p.name(), up));
 }
 
 void Pipeline::publish_heartbeat() {
   const auto s = stats();
-  begin_body("heartbeat", view_.seq(), wire::now_unix_ns());
-  writer_.Key("uptime_ms");
-  writer_.Int64(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_)
-                    .count());
-  writer_.Key("queue_depth");
-  writer_.Uint64(s.queue_depth);
-  writer_.Key("queue_capacity");
-  writer_.Uint64(s.queue_capacity);
-  writer_.Key("emit_blocked_total");
-  writer_.Uint64(s.emit_blocked_total);
-  writer_.EndObject();
+  const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_);
+  wire::write_heartbeat(fresh_body(), {view_.seq(), uptime.count(), s.queue_depth,
+                                       s.queue_capacity, s.emit_blocked_total});
   send(wire::kHeartbeatTopic);
 }
 
 void Pipeline::publish_stopping() {
-  begin_body("stopping", view_.seq(), wire::now_unix_ns());
-  writer_.EndObject();
+  wire::write_stopping(fresh_body(), view_.seq());
   send(wire::kStoppingTopic);
 }
 

@@ -85,8 +85,8 @@ class Pipeline final : public ProviderListener {
   void publish_provider_state(Provider& p, bool up, const std::string& reason);
   void publish_heartbeat();
   void publish_stopping();
+  wire::Writer& fresh_body();          // body_ emptied, writer_ reset onto it
   void send(std::string_view topic);  // sends topic + body_
-  void begin_body(const char* kind, uint64_t seq, int64_t time_ns);
 
   zmq::socket_t pub_;
   StateView& view_;

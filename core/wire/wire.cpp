@@ -115,6 +115,83 @@ void write_error(Writer& w, const Status& st) {
   w.EndObject();
 }
 
+namespace {
+void begin_message(Writer& w, const char* kind, uint64_t seq, int64_t time_ns) {
+  w.StartObject();
+  w.Key("schema");
+  w.Int(kSchemaVersion);
+  w.Key("kind");
+  w.String(kind);
+  w.Key("seq");
+  w.Uint64(seq);
+  w.Key("time");
+  write_time(w, time_ns);
+}
+}  // namespace
+
+void write_event(Writer& w, const EventRecord& r) {
+  const sdk::Event& e = r.event;
+  begin_message(w, "container", r.seq, e.time_unix_ns ? e.time_unix_ns : now_unix_ns());
+  w.Key("provider");
+  write_string(w, r.provider);
+  w.Key("type");
+  write_string(w, event_type_name(e.type));
+  w.Key("raw_action");
+  write_string(w, e.raw_action);
+  w.Key("origin");
+  w.String(r.resync ? "resync" : "engine");
+  w.Key("container");
+  w.StartObject();
+  w.Key("id");
+  write_string(w, e.container_id);
+  w.Key("name");
+  write_string(w, e.container_name);
+  write_optional_string(w, "image", e.image);
+  w.Key("state");
+  write_string(w, state_name(r.state_after));
+  w.Key("labels");
+  write_labels(w, e.labels);
+  w.EndObject();
+  w.Key("exit_code");
+  if (e.exit_code) w.Int(*e.exit_code);
+  else w.Null();
+  write_optional_string(w, "health", e.health);
+  write_optional_string(w, "old_name", e.old_name);
+  w.EndObject();
+}
+
+void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
+                            std::string_view plugin, bool up, std::string_view reason) {
+  begin_message(w, "provider", seq, now_unix_ns());
+  w.Key("provider");
+  write_string(w, provider);
+  w.Key("plugin");
+  write_string(w, plugin);
+  w.Key("state");
+  w.String(up ? "up" : "down");
+  w.Key("reason");
+  write_string(w, reason);
+  w.EndObject();
+}
+
+void write_heartbeat(Writer& w, const HeartbeatRecord& r) {
+  begin_message(w, "heartbeat", r.seq, now_unix_ns());
+  w.Key("uptime_ms");
+  w.Int64(r.uptime_ms);
+  w.Key("queue_depth");
+  w.Uint64(r.queue_depth);
+  w.Key("queue_capacity");
+  w.Uint64(r.queue_capacity);
+  w.Key("emit_blocked_total");
+  w.Uint64(r.emit_blocked_total);
+  w.EndObject();
+}
+
+void write_stopping(Writer& w, uint64_t seq) {
+  begin_message(w, "stopping", seq, now_unix_ns());
+  w.EndObject();
+}
+
 int64_t now_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())

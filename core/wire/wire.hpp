@@ -36,6 +36,26 @@ void write_labels(Writer& w, const sdk::Labels& labels);
 void write_container(Writer& w, std::string_view provider, const sdk::Container& c);
 void write_error(Writer& w, const Status& st);  // {"code":..., "message":...}
 
+// Bodies of the PUB messages (docs/protocol.md §1). Each writes one whole
+// JSON object.
+struct EventRecord {
+  std::string_view provider;
+  const sdk::Event& event;
+  uint64_t seq;
+  berth_state state_after;
+  bool resync;  // found by listing after an outage, not reported by the engine
+};
+void write_event(Writer& w, const EventRecord& r);
+void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
+                            std::string_view plugin, bool up, std::string_view reason);
+struct HeartbeatRecord {
+  uint64_t seq;
+  int64_t uptime_ms;
+  uint64_t queue_depth, queue_capacity, emit_blocked_total;
+};
+void write_heartbeat(Writer& w, const HeartbeatRecord& r);
+void write_stopping(Writer& w, uint64_t seq);
+
 // RFC 3339 UTC with nanoseconds.
 void write_time(Writer& w, int64_t unix_ns);
 int64_t now_unix_ns();

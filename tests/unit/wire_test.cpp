@@ -51,6 +51,85 @@ TEST(Wire, ContainerJsonCarriesStateLabelsAndDetails) {
   EXPECT_EQ(d["details"]["ports"][0]["private"].GetInt(), 80);
 }
 
+rapidjson::Document parse(const rapidjson::StringBuffer& buf) {
+  rapidjson::Document d;
+  d.Parse(buf.GetString());
+  return d;
+}
+
+TEST(Wire, ExitedEventIsNormalizedWithSequenceStateAndExitCode) {
+  sdk::Event e;
+  e.type = BERTH_EVENT_EXITED;
+  e.raw_action = "die";
+  e.time_unix_ns = 1700000000000000001LL;
+  e.container_id = "4f1c";
+  e.container_name = "web";
+  e.exit_code = 137;
+  e.labels = {{"com.docker.compose.project", "shop"}};
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_event(w, {"docker", e, 42, BERTH_STATE_STOPPED, false});
+  auto d = parse(buf);
+  ASSERT_FALSE(d.HasParseError()) << buf.GetString();
+  EXPECT_EQ(d["schema"].GetInt(), kSchemaVersion);
+  EXPECT_STREQ(d["kind"].GetString(), "container");
+  EXPECT_EQ(d["seq"].GetUint64(), 42u);
+  EXPECT_STREQ(d["time"].GetString(), "2023-11-14T22:13:20.000000001Z");
+  EXPECT_STREQ(d["provider"].GetString(), "docker");
+  EXPECT_STREQ(d["type"].GetString(), "exited");
+  EXPECT_STREQ(d["raw_action"].GetString(), "die");
+  EXPECT_STREQ(d["origin"].GetString(), "engine");
+  EXPECT_STREQ(d["container"]["id"].GetString(), "4f1c");
+  EXPECT_STREQ(d["container"]["name"].GetString(), "web");
+  EXPECT_TRUE(d["container"]["image"].IsNull());
+  EXPECT_STREQ(d["container"]["state"].GetString(), "stopped");
+  EXPECT_STREQ(d["container"]["labels"]["com.docker.compose.project"].GetString(), "shop");
+  EXPECT_EQ(d["exit_code"].GetInt(), 137);
+  EXPECT_TRUE(d["health"].IsNull());
+}
+
+TEST(Wire, ResyncEventsSayWhereTheyCameFrom) {
+  sdk::Event e;
+  e.type = BERTH_EVENT_HEALTH;
+  e.raw_action = "resync";
+  e.container_id = "x";
+  e.health = "unhealthy";
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_event(w, {"p", e, 1, BERTH_STATE_RUNNING, true});
+  auto d = parse(buf);
+  EXPECT_STREQ(d["origin"].GetString(), "resync");
+  EXPECT_STREQ(d["health"].GetString(), "unhealthy");
+  EXPECT_TRUE(d["exit_code"].IsNull());
+}
+
+TEST(Wire, StringsAreEscaped) {
+  sdk::Event e;
+  e.type = BERTH_EVENT_RENAMED;
+  e.raw_action = "rename";
+  e.container_id = "x";
+  e.container_name = "we\"ird\nname";
+  e.old_name = "old";
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_event(w, {"p", e, 1, BERTH_STATE_RUNNING, false});
+  auto d = parse(buf);
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_STREQ(d["container"]["name"].GetString(), "we\"ird\nname");
+  EXPECT_STREQ(d["old_name"].GetString(), "old");
+}
+
+TEST(Wire, HeartbeatCarriesSequenceAndQueueFigures) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_heartbeat(w, {7, 1500, 3, 100, 2});
+  auto d = parse(buf);
+  EXPECT_STREQ(d["kind"].GetString(), "heartbeat");
+  EXPECT_EQ(d["seq"].GetUint64(), 7u);
+  EXPECT_EQ(d["queue_depth"].GetUint64(), 3u);
+  EXPECT_EQ(d["emit_blocked_total"].GetUint64(), 2u);
+}
+
 TEST(Wire, EveryCodeHasItsOwnName) {
   std::set<std::string_view> names;
   for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 101, 102, 103, 104, 105, 106})
