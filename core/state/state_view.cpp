@@ -64,7 +64,8 @@ StateView::Applied StateView::apply(const std::string& provider, const Event& e)
   }
   if (!e.container_name.empty()) c.name = e.container_name;
   if (!e.image.empty()) c.image = e.image;
-  if (!e.labels.empty()) c.labels = e.labels;
+  // Labels rarely change; comparing is cheaper than reallocating them.
+  if (!e.labels.empty() && c.labels != e.labels) c.labels = e.labels;
   switch (e.type) {
     case BERTH_EVENT_STARTED:
     case BERTH_EVENT_UNPAUSED:
