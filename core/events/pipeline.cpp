@@ -9,8 +9,8 @@
 namespace berth {
 
 struct Pipeline::Track {
-  Provider* provider;
-  bool polled;                      // cannot watch: listed every poll interval
+  Provider* provider = nullptr;
+  bool polled = false;                      // cannot watch: listed every poll interval
   std::chrono::milliseconds poll_interval;
   bool holding = false;             // events wait in `held` until the list is in
   std::vector<Event> held;
@@ -43,7 +43,10 @@ Status Pipeline::bind() {
 
 void Pipeline::add_provider(Provider& provider, std::chrono::milliseconds poll_interval) {
   const bool polled = !provider.supports(BERTH_CAP_WATCH);
-  auto t = std::make_unique<Track>(Track{&provider, polled, poll_interval});
+  auto t = std::make_unique<Track>();
+  t->provider = &provider;
+  t->polled = polled;
+  t->poll_interval = poll_interval;
   if (polled && provider.supports(BERTH_CAP_LIST)) t->sync_due = Clock::now();
   view_.add_provider(provider.name());
   tracks_.push_back(std::move(t));

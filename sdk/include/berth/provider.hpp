@@ -135,6 +135,10 @@ class Host {
     v.label_count = labels.size();
     return detail::host_table()->emit(ctx_, &v) == BERTH_OK;
   }
+  // The C struct as is: for hot paths that keep their own views.
+  bool emit(const berth_event& e) const {
+    return detail::host_table()->emit(ctx_, &e) == BERTH_OK;
+  }
   void provider_state(berth_provider_state state,
                       const std::string& reason) const {
     detail::host_table()->provider_state(ctx_, state, reason.c_str());
