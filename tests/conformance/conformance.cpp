@@ -1,0 +1,247 @@
+// The provider conformance suite (see conformance.hpp). Every test creates its
+// own instance of the plugin through the core's host, exactly as berthd does.
+#include "conformance.hpp"
+
+#include "plugin/plugin.hpp"
+#include "plugin/provider.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+namespace berth::conformance {
+namespace {
+
+using namespace std::chrono_literals;
+
+CallOptions op() { return CallOptions::within(60s); }
+
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+template <class T>
+Code code_of(const Result<T>& r) {
+  return r.is_ok() ? Code::ok : r.error().code();
+}
+
+}  // namespace
+
+void ProviderConformance::SetUp() {
+  const Fixture& f = GetParam();
+  if (f.engine_unreachable) {
+    if (auto why = f.engine_unreachable(); !why.empty()) {
+      if (in_ci()) FAIL() << "engine unreachable under CI=true: " << why;
+      GTEST_SKIP() << "engine unreachable: " << why;
+    }
+  }
+  auto plugin = Plugin::load(f.plugin_path);
+  ASSERT_TRUE(plugin.is_ok()) << plugin.error().message();
+  plugin_ = *plugin;
+  auto provider = Provider::create(plugin_, "conformance", f.config_json, recorder_);
+  ASSERT_TRUE(provider.is_ok()) << provider.error().message();
+  provider_ = std::move(*provider);
+}
+
+void ProviderConformance::TearDown() {
+  if (provider_) provider_->watch_stop();
+  for (const auto& ref : made_) GetParam().remove_container(ref);
+  provider_.reset();
+}
+
+std::pair<std::string, std::string> ProviderConformance::fresh() {
+  std::string ref = GetParam().make_stopped_container();
+  made_.push_back(ref);
+  auto c = provider_->inspect(ref, op());
+  EXPECT_TRUE(c.is_ok()) << ref << ": " << c.error().message();
+  return {ref, c.is_ok() ? c->id : ref};
+}
+
+berth_state ProviderConformance::state_of(const std::string& ref) {
+  auto c = provider_->status(ref, op());
+  EXPECT_TRUE(c.is_ok()) << c.error().message();
+  return c.is_ok() ? c->state : BERTH_STATE_UNKNOWN;
+}
+
+size_t ProviderConformance::expect_event(const std::string& id, berth_event_type type, size_t from) {
+  auto at = recorder_.wait_event(id, type, from, GetParam().event_timeout);
+  EXPECT_TRUE(at.has_value()) << "no event of type " << type << " for " << id;
+  return at.value_or(from);
+}
+
+TEST_P(ProviderConformance, NegotiatesAbiV1AndDescribesItself) {
+  EXPECT_EQ(plugin_->abi_major(), BERTH_ABI_MAJOR);
+  EXPECT_FALSE(plugin_->name().empty());
+  EXPECT_FALSE(plugin_->version().empty());
+  EXPECT_TRUE(has(BERTH_CAP_LIST | BERTH_CAP_INSPECT | BERTH_CAP_STATUS))
+      << "every provider must at least list, inspect and report status";
+}
+
+TEST_P(ProviderConformance, TwoInstancesOfOnePluginAreIndependent) {
+  Recorder other;
+  auto second = Provider::create(plugin_, "conformance-2", GetParam().config_json, other);
+  ASSERT_TRUE(second.is_ok()) << second.error().message();
+  auto a = provider_->list(op());
+  auto b = (*second)->list(op());
+  ASSERT_TRUE(a.is_ok()) << a.error().message();
+  ASSERT_TRUE(b.is_ok()) << b.error().message();
+  second->reset();
+  // Destroying one instance leaves the other working.
+  EXPECT_TRUE(provider_->list(op()).is_ok());
+}
+
+TEST_P(ProviderConformance, ListAndInspectShowAFreshStoppedContainer) {
+  auto [ref, id] = fresh();
+  auto listed = provider_->list(op());
+  ASSERT_TRUE(listed.is_ok()) << listed.error().message();
+  auto it = std::find_if(listed->begin(), listed->end(), [&](const Container& c) { return c.id == id; });
+  ASSERT_NE(it, listed->end()) << id << " missing from list";
+  EXPECT_EQ(it->state, BERTH_STATE_STOPPED);
+  EXPECT_FALSE(it->name.empty());
+  auto by_name = provider_->inspect(it->name, op());
+  ASSERT_TRUE(by_name.is_ok()) << by_name.error().message();
+  EXPECT_EQ(by_name->id, id);
+  EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+}
+
+TEST_P(ProviderConformance, AnUnknownContainerIsNotFoundForEveryOp) {
+  const std::string& ref = GetParam().unknown_ref;
+  auto expect = [&](const char* what, Code code) {
+    EXPECT_EQ(code, Code::not_found) << what << " of an unknown container";
+  };
+  // Only supported ops are asked: the others never reach the plugin.
+  expect("inspect", code_of(provider_->inspect(ref, op())));
+  expect("status", code_of(provider_->status(ref, op())));
+  if (has(BERTH_CAP_START)) expect("start", provider_->start(ref, op()).code());
+  if (has(BERTH_CAP_STOP)) expect("stop", provider_->stop(ref, std::nullopt, 1, op()).code());
+  if (has(BERTH_CAP_KILL)) expect("kill", provider_->kill(ref, std::nullopt, op()).code());
+  if (has(BERTH_CAP_PAUSE)) expect("pause", provider_->pause(ref, op()).code());
+  if (has(BERTH_CAP_UNPAUSE)) expect("unpause", provider_->unpause(ref, op()).code());
+  if (has(BERTH_CAP_RESTART)) expect("restart", provider_->restart(ref, 1, op()).code());
+}
+
+TEST_P(ProviderConformance, UnsupportedOpsAreRefusedByTheHost) {
+  constexpr uint64_t kOps = BERTH_CAP_START | BERTH_CAP_STOP | BERTH_CAP_KILL | BERTH_CAP_PAUSE |
+                            BERTH_CAP_UNPAUSE | BERTH_CAP_RESTART | BERTH_CAP_WATCH;
+  if (has(kOps)) GTEST_SKIP() << "this instance supports every operation";
+  auto [ref, id] = fresh();
+  // Only the unsupported ops are called: the host must answer them itself.
+  auto refused = [&](uint64_t cap, const char* what, auto&& call) {
+    if (has(cap)) return;
+    EXPECT_EQ(call().code(), Code::unsupported) << what;
+  };
+  refused(BERTH_CAP_START, "start", [&] { return provider_->start(ref, op()); });
+  refused(BERTH_CAP_STOP, "stop", [&] { return provider_->stop(ref, std::nullopt, 1, op()); });
+  refused(BERTH_CAP_KILL, "kill", [&] { return provider_->kill(ref, std::nullopt, op()); });
+  refused(BERTH_CAP_PAUSE, "pause", [&] { return provider_->pause(ref, op()); });
+  refused(BERTH_CAP_UNPAUSE, "unpause", [&] { return provider_->unpause(ref, op()); });
+  refused(BERTH_CAP_RESTART, "restart", [&] { return provider_->restart(ref, 1, op()); });
+  refused(BERTH_CAP_WATCH, "watch", [&] { return provider_->watch_start(op()); });
+}
+
+TEST_P(ProviderConformance, EachLifecycleOpChangesStateAndEmitsItsEvent) {
+  if (!has(BERTH_CAP_START | BERTH_CAP_STOP | BERTH_CAP_WATCH))
+    GTEST_SKIP() << "needs start, stop and watch";
+  auto [ref, id] = fresh();
+  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+
+  size_t at = recorder_.size();
+  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  at = expect_event(id, BERTH_EVENT_STARTED, at);
+  EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+
+  if (has(BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE)) {
+    ASSERT_TRUE(provider_->pause(ref, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_PAUSED, at);
+    EXPECT_EQ(state_of(ref), BERTH_STATE_PAUSED);
+    ASSERT_TRUE(provider_->unpause(ref, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_UNPAUSED, at);
+    EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+  }
+
+  ASSERT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+  at = expect_event(id, BERTH_EVENT_EXITED, at);
+  EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+
+  if (has(BERTH_CAP_KILL)) {
+    ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_STARTED, at);
+    ASSERT_TRUE(provider_->kill(ref, std::nullopt, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_EXITED, at);
+    EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+  }
+  if (has(BERTH_CAP_RESTART)) {
+    ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_STARTED, at);
+    ASSERT_TRUE(provider_->restart(ref, 10, op()).is_ok());
+    at = expect_event(id, BERTH_EVENT_STARTED, at);
+    EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+    ASSERT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+    expect_event(id, BERTH_EVENT_EXITED, at);
+  }
+}
+
+TEST_P(ProviderConformance, EventsCarryTheContainersIdentity) {
+  if (!has(BERTH_CAP_START | BERTH_CAP_WATCH)) GTEST_SKIP() << "needs start and watch";
+  auto [ref, id] = fresh();
+  auto inspected = provider_->inspect(ref, op());
+  ASSERT_TRUE(inspected.is_ok());
+  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  size_t from = recorder_.size();
+  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  auto at = recorder_.wait_event(id, BERTH_EVENT_STARTED, from, GetParam().event_timeout);
+  ASSERT_TRUE(at.has_value());
+  Event e = recorder_.at(*at);
+  EXPECT_FALSE(e.raw_action.empty()) << "the engine's own action is kept";
+  EXPECT_EQ(e.container_name, inspected->name);
+}
+
+TEST_P(ProviderConformance, PausingAStoppedContainerIsAConflict) {
+  if (!has(BERTH_CAP_PAUSE)) GTEST_SKIP() << "pause unsupported";
+  auto [ref, id] = fresh();
+  EXPECT_EQ(provider_->pause(ref, op()).code(), Code::conflict);
+}
+
+// Ops run concurrently on the core's workers; the plugin emits from its own
+// threads. Every change must be reported exactly once.
+TEST_P(ProviderConformance, ConcurrentOpsEachEmitExactlyOnce) {
+  if (!has(BERTH_CAP_START | BERTH_CAP_STOP | BERTH_CAP_WATCH))
+    GTEST_SKIP() << "needs start, stop and watch";
+  std::vector<std::pair<std::string, std::string>> boxes;
+  for (int i = 0; i < 3; ++i) boxes.push_back(fresh());
+  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  size_t from = recorder_.size();
+
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (auto& [ref, id] : boxes)
+    threads.emplace_back([&, ref = ref] {
+      if (!provider_->start(ref, op()).is_ok()) ++failures;
+      for (int i = 0; i < 5; ++i)
+        if (!provider_->status(ref, op()).is_ok()) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  for (auto& [ref, id] : boxes) expect_event(id, BERTH_EVENT_STARTED, from);
+  // Give duplicates a chance to show up before counting.
+  std::this_thread::sleep_for(GetParam().settle);
+  for (auto& [ref, id] : boxes) EXPECT_EQ(recorder_.count(id, BERTH_EVENT_STARTED), 1u) << id;
+  for (auto& [ref, id] : boxes) EXPECT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+}
+
+TEST_P(ProviderConformance, WatchCanBeStoppedAndStartedAgain) {
+  if (!has(BERTH_CAP_WATCH)) GTEST_SKIP() << "watch unsupported";
+  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  provider_->watch_stop();
+  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  if (!has(BERTH_CAP_START)) return;
+  auto [ref, id] = fresh();
+  size_t from = recorder_.size();
+  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  expect_event(id, BERTH_EVENT_STARTED, from);
+}
+
+}  // namespace berth::conformance
