@@ -198,15 +198,53 @@ int64_t now_unix_ns() {
       .count();
 }
 
+namespace {
+
+// Days since 1970-01-01 → civil date (Howard Hinnant's algorithm): formatting
+// by hand keeps strftime/snprintf, locale and time-zone work off the hot path.
+void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(yoe + era * 400 + (m <= 2));
+}
+
+char* digits(char* out, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i, v /= 10) out[i] = static_cast<char>('0' + v % 10);
+  return out + width;
+}
+
+}  // namespace
+
 void write_time(Writer& w, int64_t unix_ns) {
-  const time_t secs = static_cast<time_t>(unix_ns / 1000000000);
-  const long nanos = static_cast<long>(unix_ns % 1000000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  const int m = std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", nanos);
-  w.String(buf, static_cast<rapidjson::SizeType>(n + m));
+  int64_t secs = unix_ns / 1000000000, nanos = unix_ns % 1000000000;
+  if (nanos < 0) nanos += 1000000000, --secs;
+  int64_t days = secs / 86400, sod = secs % 86400;
+  if (sod < 0) sod += 86400, --days;
+  int y;
+  unsigned mo, d;
+  civil_from_days(days, y, mo, d);
+  char buf[32];  // YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ
+  char* p = digits(buf, static_cast<uint64_t>(y), 4);
+  *p++ = '-';
+  p = digits(p, mo, 2);
+  *p++ = '-';
+  p = digits(p, d, 2);
+  *p++ = 'T';
+  p = digits(p, static_cast<uint64_t>(sod / 3600), 2);
+  *p++ = ':';
+  p = digits(p, static_cast<uint64_t>(sod / 60 % 60), 2);
+  *p++ = ':';
+  p = digits(p, static_cast<uint64_t>(sod % 60), 2);
+  *p++ = '.';
+  p = digits(p, static_cast<uint64_t>(nanos), 9);
+  *p++ = 'Z';
+  w.String(buf, static_cast<rapidjson::SizeType>(p - buf));
 }
 
 }  // namespace berth::wire

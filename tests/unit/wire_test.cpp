@@ -2,6 +2,8 @@
 #include "wire/wire.hpp"
 
 #include <gtest/gtest.h>
+
+#include <ctime>
 #include <rapidjson/document.h>
 
 #include <set>
@@ -27,6 +29,21 @@ TEST(Wire, TimeIsRfc3339WithNanoseconds) {
   Writer w(buf);
   write_time(w, 1700000000123456789LL);
   EXPECT_STREQ(buf.GetString(), "\"2023-11-14T22:13:20.123456789Z\"");
+}
+
+TEST(Wire, TimeFormattingAgreesWithGmtimeAcrossCalendarEdges) {
+  // Leap day, century non-leap year, end of year, the epoch, before it.
+  for (int64_t secs : {1709251199LL, 4107542400LL, 1735689599LL, 0LL, -1LL, 951782400LL}) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    write_time(w, secs * 1000000000LL + 7);
+    const time_t t = static_cast<time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[64];
+    std::strftime(want, sizeof want, "\"%Y-%m-%dT%H:%M:%S.000000007Z\"", &tm);
+    EXPECT_STREQ(buf.GetString(), want) << secs;
+  }
 }
 
 TEST(Wire, ContainerJsonCarriesStateLabelsAndDetails) {
