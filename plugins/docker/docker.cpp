@@ -1,0 +1,220 @@
+// docker.so: the Docker Engine as a berth provider. Ops map one-to-one to
+// Engine API calls; the watcher keeps one /events stream per instance, on
+// its own connection and thread, and replays what it missed after a break.
+#include "docker_api.hpp"
+
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <set>
+#include <thread>
+
+namespace berth::docker {
+namespace {
+
+using sdk::Error;
+using namespace std::chrono_literals;
+
+std::string path_id(const std::string& ref) { return "/containers/" + http::url_encode(ref); }
+
+std::string since_arg(int64_t nano) {  // Docker takes "seconds.nanoseconds"
+  std::string frac = std::to_string(nano % 1000000000);
+  return std::to_string(nano / 1000000000) + "." + std::string(9 - frac.size(), '0') + frac;
+}
+
+class Docker final : public sdk::Instance {
+ public:
+  Docker(std::string name, const std::string& config, berth_host_ctx* ctx)
+      : Instance(std::move(name), ctx), config_(parse_config(config)), api_(config_) {
+    if (config_.tls.insecure)
+      host().log(BERTH_LOG_WARN, "TLS verification is OFF for " + config_.host + " (tls.insecure)");
+  }
+  ~Docker() override { watch_stop(); }
+
+  uint64_t capabilities() const override {
+    return BERTH_CAP_LIST | BERTH_CAP_INSPECT | BERTH_CAP_STATUS | BERTH_CAP_START | BERTH_CAP_STOP |
+           BERTH_CAP_KILL | BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE | BERTH_CAP_RESTART | BERTH_CAP_WATCH |
+           BERTH_CAP_STOP_SIGNAL | BERTH_CAP_KILL_SIGNAL;
+  }
+
+  void list(sdk::Call& call, const sdk::Sink& sink) override {
+    containers_from_list(api_.call("GET", "/containers/json?all=1", limits_of(call)), sink);
+  }
+  sdk::Container inspect(sdk::Call& call, const std::string& ref) override {
+    return container_from_inspect(api_.call("GET", path_id(ref) + "/json", limits_of(call)));
+  }
+  void start(sdk::Call& call, const std::string& ref) override {
+    api_.call("POST", path_id(ref) + "/start", limits_of(call));
+  }
+  void stop(sdk::Call& call, const std::string& ref, const char* signal, int32_t timeout_s) override {
+    const auto limits = limits_of(call);
+    std::string query = timeout_s >= 0 ? "?t=" + std::to_string(timeout_s) : "";
+    if (signal && !api_.at_least("1.42")) return stop_with_signal(call, ref, signal, timeout_s);
+    if (signal) query += (query.empty() ? "?signal=" : "&signal=") + http::url_encode(signal);
+    api_.call("POST", path_id(ref) + "/stop" + query, limits);
+  }
+  void kill(sdk::Call& call, const std::string& ref, const char* signal) override {
+    std::string query = signal ? "?signal=" + http::url_encode(signal) : "";
+    api_.call("POST", path_id(ref) + "/kill" + query, limits_of(call));
+  }
+  void pause(sdk::Call& call, const std::string& ref) override {
+    api_.call("POST", path_id(ref) + "/pause", limits_of(call));
+  }
+  void unpause(sdk::Call& call, const std::string& ref) override {
+    api_.call("POST", path_id(ref) + "/unpause", limits_of(call));
+  }
+  void restart(sdk::Call& call, const std::string& ref, int32_t timeout_s) override {
+    std::string query = timeout_s >= 0 ? "?t=" + std::to_string(timeout_s) : "";
+    api_.call("POST", path_id(ref) + "/restart" + query, limits_of(call));
+  }
+
+  void watch_start(sdk::Call&) override {
+    std::lock_guard lock(watch_mutex_);
+    if (watcher_.joinable()) return;
+    stopping_ = false;
+    watcher_ = std::thread([this] { watch_loop(); });
+  }
+  void watch_stop() override {
+    std::lock_guard lock(watch_mutex_);
+    if (!watcher_.joinable()) return;
+    {
+      std::lock_guard s(sleep_mutex_);
+      stopping_ = true;
+      if (stream_) stream_->stop();
+    }
+    sleep_cv_.notify_all();
+    watcher_.join();
+  }
+
+ private:
+  // Engines before API 1.42 take no signal on /stop: send it with /kill,
+  // wait for the exit up to the timeout, then SIGKILL, as dockerd would.
+  void stop_with_signal(sdk::Call& call, const std::string& ref, const char* signal, int32_t timeout_s) {
+    const auto limits = limits_of(call);
+    api_.call("POST", path_id(ref) + "/kill?signal=" + http::url_encode(signal), limits);
+    http::Limits wait = limits;
+    wait.deadline = std::min(limits.deadline, http::Clock::now() + std::chrono::seconds(timeout_s < 0 ? 10 : timeout_s));
+    try {
+      api_.call("POST", path_id(ref) + "/wait?condition=not-running", wait);
+    } catch (const Error& e) {
+      if (e.code() != BERTH_E_TIMEOUT || http::Clock::now() >= limits.deadline) throw;
+      api_.call("POST", path_id(ref) + "/kill", limits);
+    }
+  }
+
+  // ------------------------------------------------------------ events
+
+  void watch_loop() {
+    auto backoff = 100ms;
+    bool up = false, reported = false;
+    while (!stopping_) {
+      std::string why;
+      try {
+        const http::Limits limits{http::Clock::now() + std::chrono::milliseconds(config_.connect_timeout_ms), {}};
+        api_.negotiate(limits);
+        // The engine's clock, so since=/until= mean what the engine thinks.
+        rapidjson::Document info;
+        const std::string body = api_.call("GET", "/info", limits);
+        info.Parse(body.c_str());
+        int64_t engine_now = info.IsObject() && info.HasMember("SystemTime") && info["SystemTime"].IsString()
+                                 ? parse_time_ns(info["SystemTime"].GetString()) : 0;
+        if (engine_now == 0) throw Error(BERTH_E_INTERNAL, "engine /info has no SystemTime");
+        // Replay what happened while we were away, before saying UP: the
+        // core's resync then sees a state that already includes it.
+        if (last_nano_ > 0) replay(last_nano_, engine_now);
+        if (last_nano_ == 0) last_nano_ = engine_now;
+        why = stream_events(std::max(last_nano_, engine_now), [&] {
+          up = reported = true;
+          backoff = 100ms;
+          host().provider_state(BERTH_PROVIDER_UP, "events stream open on " + config_.host);
+        });
+      } catch (const Error& e) {
+        why = e.what();
+      }
+      if (stopping_) break;
+      if (up || !reported) host().provider_state(BERTH_PROVIDER_DOWN, why);
+      up = false;
+      reported = true;
+      std::unique_lock lock(sleep_mutex_);
+      sleep_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(config_.reconnect_max_ms));
+    }
+  }
+
+  std::string events_target(int64_t since, int64_t until) {
+    const http::Limits limits{http::Clock::now() + 5s, {}};
+    std::string t = api_.prefix(limits) + "/events?filters=" + http::url_encode(R"({"type":["container"]})") +
+                    "&since=" + since_arg(since);
+    if (until > 0) t += "&until=" + since_arg(until);
+    return t;
+  }
+
+  // Returns why the stream ended.
+  std::string run_stream(const std::string& target, const std::function<void()>& on_open) {
+    {
+      std::lock_guard lock(sleep_mutex_);
+      if (stopping_) return "stopping";
+      stream_.emplace(api_.endpoint());
+    }
+    std::string pending;
+    auto r = stream_->run({"GET", target}, std::chrono::milliseconds(config_.connect_timeout_ms), on_open,
+                          [&](std::string_view data) {
+                            pending.append(data);
+                            size_t start = 0;
+                            for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+                              deliver(std::string_view(pending).substr(start, nl - start));
+                            pending.erase(0, start);
+                          });
+    {
+      std::lock_guard lock(sleep_mutex_);
+      stream_.reset();
+    }
+    if (!r.ok()) return r.error;
+    if (r.status / 100 != 2) return "GET /events answered HTTP " + std::to_string(r.status) + " " + r.body;
+    return "event stream ended";
+  }
+
+  void replay(int64_t since, int64_t until) {
+    auto why = run_stream(events_target(since, until), [] {});
+    if (why != "event stream ended") throw Error(BERTH_E_UNAVAILABLE, "replay since " + since_arg(since) + ": " + why);
+  }
+  std::string stream_events(int64_t since, const std::function<void()>& on_open) {
+    return run_stream(events_target(since, 0), on_open);
+  }
+
+  // Emits one event unless it was already delivered (since= is inclusive,
+  // and a replay overlaps the stream that follows it).
+  void deliver(std::string_view line) {
+    auto raw = event_from_json(line);
+    if (!raw) return;
+    std::string key = raw->event.container_id + '\0' + raw->event.raw_action;
+    if (raw->time_nano < last_nano_) return;
+    if (raw->time_nano == last_nano_) {
+      if (!seen_at_last_.insert(key).second) return;
+    } else {
+      last_nano_ = raw->time_nano;
+      seen_at_last_ = {key};
+    }
+    host().emit(raw->event);
+  }
+
+  Config config_;
+  Api api_;
+  std::mutex watch_mutex_;
+  std::thread watcher_;
+  std::atomic<bool> stopping_{false};
+  std::mutex sleep_mutex_;  // guards stream_ and the backoff sleep
+  std::condition_variable sleep_cv_;
+  std::optional<http::Stream> stream_;
+  // Watcher thread only: the newest event time delivered, and the events
+  // delivered at exactly that time.
+  int64_t last_nano_ = 0;
+  std::set<std::string> seen_at_last_;
+};
+
+}  // namespace
+}  // namespace berth::docker
+
+BERTH_DEFINE_PROVIDER(berth::docker::Docker, "docker", "0.1.0",
+                      "Docker Engine API (unix, tcp, tls), with event replay", 0)

@@ -1,0 +1,81 @@
+// The Docker Engine API as docker.so needs it: version negotiation, calls
+// with berth's deadlines, error mapping, and the JSON → sdk::Container
+// mapping. No policy here: that lives in the core.
+#pragma once
+
+#include "http_client.hpp"
+
+#include <berth/provider.hpp>
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace berth::docker {
+
+struct Config {
+  std::string host;            // unix:///var/run/docker.sock, tcp://h:2376, ...
+  http::TlsOptions tls;
+  std::string api_version;     // force one ("1.41"); empty = negotiate
+  int64_t reconnect_max_ms = 5000;
+  int64_t connect_timeout_ms = 5000;
+};
+
+// Throws sdk::Error(BERTH_E_INVALID_ARGUMENT, "<key>: ...").
+// Defaults: $DOCKER_HOST (with $DOCKER_TLS_VERIFY/$DOCKER_CERT_PATH), else
+// unix:///var/run/docker.sock.
+Config parse_config(const std::string& json);
+
+// Newest API version this adapter was written against; older engines are
+// spoken to in their own version.
+inline constexpr const char* kNewestApi = "1.45";
+inline constexpr const char* kOldestApi = "1.24";
+
+class Api {
+ public:
+  explicit Api(const Config& config);
+
+  // GET /version (unversioned) and pick min(engine, kNewestApi). Throws
+  // sdk::Error (unavailable, ...) when the engine cannot be asked.
+  std::string negotiate(const http::Limits& limits);
+  // The prefix "/v1.41" (negotiating first if needed).
+  std::string prefix(const http::Limits& limits);
+  // Whether the negotiated version is at least `version`.
+  bool at_least(const char* version);
+
+  // One call; 2xx and 304 return the body, anything else throws sdk::Error
+  // with Docker's own message.
+  std::string call(const std::string& method, const std::string& path_and_query,
+                   const http::Limits& limits, const std::string& body = {});
+
+  const http::Endpoint& endpoint() const { return client_.endpoint(); }
+
+ private:
+  http::Client client_;
+  std::mutex mutex_;
+  std::string version_;  // negotiated, e.g. "1.41"
+  std::string forced_;
+};
+
+// Limits from a berth call: its deadline and its cancel flag.
+http::Limits limits_of(const sdk::Call& call);
+// Throws the sdk::Error a transport failure maps to.
+[[noreturn]] void throw_failure(const http::Response& r);
+
+// Mapping Docker's JSON to berth's container.
+sdk::Container container_from_inspect(const std::string& json);
+void containers_from_list(const std::string& json, const sdk::Sink& sink);
+berth_state state_from_docker(std::string_view status);
+// RFC 3339 with optional fraction and offset → unix ns; 0 for Docker's
+// zero time "0001-01-01T00:00:00Z" or anything unparsable.
+int64_t parse_time_ns(std::string_view s);
+
+// One event from the /events stream, normalized; nullopt for noise (exec_*,
+// non-container types, malformed lines).
+struct RawEvent {
+  sdk::Event event;
+  int64_t time_nano = 0;  // Docker's timeNano, for since= and dedupe
+};
+std::optional<RawEvent> event_from_json(std::string_view line);
+
+}  // namespace berth::docker

@@ -1,0 +1,302 @@
+// docker.so end to end: the real berthd, the real dockerd (private), the
+// real docker CLI, and ZeroMQ SUB/REQ sockets.
+#include "berthd_process.hpp"
+#include "docker_env.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+namespace {
+
+using namespace berth::testing;
+using namespace berth::docker_test;
+using namespace std::chrono_literals;
+
+std::string unique_name(const char* what) {
+  static int n = 0;
+  return fmt::format("berth-{}-{}-{}", what, getpid(), n++);
+}
+
+class DockerE2E : public ::testing::Test {
+ protected:
+  void SetUp() override { BERTH_REQUIRE_DOCKER(); }
+  void TearDown() override {
+    for (const auto& n : made_) docker("rm -f " + n);
+  }
+
+  // berthd with one docker instance named "dk" on `host`.
+  void start_daemon(const std::string& host = docker_host()) {
+    daemon_ = std::make_unique<BerthdProcess>(fmt::format(
+        R"({{"heartbeat_ms": 200, "providers": [{{"name": "dk", "plugin": "{}",
+            "config": {{"host": "{}", "reconnect_max_ms": 500}}}}]}})",
+        plugin_path("docker"), host));
+    ASSERT_TRUE(daemon_->ready()) << daemon_->output();
+    sub_ = std::make_unique<Subscriber>(zmq_, daemon_->events_endpoint());
+    ASSERT_TRUE(sub_->wait_connected());
+    client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint(), 60s);
+  }
+  std::string create(const std::string& extra = "") {
+    std::string name = unique_name("c");
+    int status = 0;
+    auto out = docker(fmt::format("create --network none --name {} {} {} {}", name, extra, kImage, kIdleCommand),
+                      &status);
+    EXPECT_EQ(status, 0) << out;
+    made_.push_back(name);
+    return name;
+  }
+  std::string id_of(const std::string& name) { return docker("inspect -f '{{.Id}}' " + name); }
+  std::string engine_state(const std::string& name) { return docker("inspect -f '{{.State.Status}}' " + name); }
+  Json call(const std::string& req) { return client_->call(req); }
+  // Polls `providers` (the PUB message may predate our subscription).
+  bool wait_provider(bool up, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = call(R"({"op":"providers"})");
+      if (r.IsObject() && r["ok"].GetBool() && r["result"][0]["up"].GetBool() == up) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  // Container events for `id` until `types` have all been seen in order (or
+  // the timeout), then `settle` more to catch duplicates.
+  std::vector<Message> events_for(const std::string& id, size_t lifecycle_count,
+                                  std::chrono::milliseconds timeout = 30s,
+                                  std::chrono::milliseconds settle = 1500ms) {
+    std::vector<Message> got;
+    size_t lifecycle = 0;
+    auto until = std::chrono::steady_clock::now() + timeout;
+    std::optional<std::chrono::steady_clock::time_point> settle_until;
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      auto end = settle_until ? *settle_until : until;
+      if (now >= end) break;
+      auto m = sub_->next_matching("container/", std::chrono::duration_cast<std::chrono::milliseconds>(end - now));
+      if (!m) continue;
+      if (std::string(m->body["container"]["id"].GetString()) != id) continue;
+      const std::string type = m->body["type"].GetString();
+      if (type != "other") ++lifecycle;
+      got.push_back(std::move(*m));
+      if (lifecycle >= lifecycle_count && !settle_until) settle_until = std::chrono::steady_clock::now() + settle;
+    }
+    return got;
+  }
+  static std::vector<std::string> lifecycle_types(const std::vector<Message>& ms) {
+    std::vector<std::string> out;
+    for (const auto& m : ms)
+      if (std::string(m.body["type"].GetString()) != "other") out.push_back(m.body["type"].GetString());
+    return out;
+  }
+
+  zmq::context_t zmq_;
+  std::unique_ptr<BerthdProcess> daemon_;
+  std::unique_ptr<Subscriber> sub_;
+  std::unique_ptr<Client> client_;
+  std::vector<std::string> made_;
+};
+
+TEST_F(DockerE2E, CliLifecycleArrivesOnSubWithTheRightFields) {
+  start_daemon();
+  const std::string name = unique_name("cli");
+  made_.push_back(name);
+  int status = 0;
+  docker(fmt::format("run -d --network none --name {} --label com.docker.compose.project=shop "
+                     "--label com.docker.compose.service=web --label proxy.aliases=shop-web {} {}",
+                     name, kImage, kIdleCommand), &status);
+  ASSERT_EQ(status, 0);
+  const std::string id = id_of(name);
+  docker("pause " + name);
+  docker("unpause " + name);
+  docker("stop -t 5 " + name);
+  docker("start " + name);
+  docker("kill " + name);
+  docker("rm " + name);
+  auto ms = events_for(id, 8);
+  EXPECT_EQ(lifecycle_types(ms), (std::vector<std::string>{"created", "started", "paused", "unpaused",
+                                                          "exited", "started", "exited", "destroyed"}));
+  uint64_t last = 0;
+  std::vector<int> exit_codes;
+  for (const auto& m : ms) {
+    EXPECT_GT(m.body["seq"].GetUint64(), last) << "sequence numbers increase";
+    last = m.body["seq"].GetUint64();
+    EXPECT_STREQ(m.body["provider"].GetString(), "dk");
+    EXPECT_STREQ(m.body["container"]["name"].GetString(), name.c_str());
+    if (std::string(m.body["type"].GetString()) == "exited") exit_codes.push_back(m.body["exit_code"].GetInt());
+    if (std::string(m.body["type"].GetString()) == "created") {
+      const auto& labels = m.body["container"]["labels"];
+      ASSERT_TRUE(labels.HasMember("com.docker.compose.project"));
+      EXPECT_STREQ(labels["com.docker.compose.project"].GetString(), "shop");
+      EXPECT_FALSE(labels.HasMember("name")) << "engine attributes are not labels";
+      EXPECT_STREQ(m.body["raw_action"].GetString(), "create");
+    }
+  }
+  EXPECT_EQ(exit_codes, (std::vector<int>{0, 137})) << "stop exits 0 (trap), kill exits 128+9";
+  EXPECT_EQ(ms.front().topic, "container/dk/created");
+}
+
+TEST_F(DockerE2E, CommandsOnTheReqSocketChangeTheRealContainer) {
+  start_daemon();
+  const std::string name = create();
+  auto ok = [&](const std::string& op, const std::string& extra = "") {
+    auto r = call(fmt::format(R"({{"op":"{}","container":"{}"{}}})", op, name, extra));
+    ASSERT_TRUE(r.IsObject());
+    ASSERT_TRUE(r["ok"].GetBool()) << op << ": " << r["error"]["message"].GetString();
+  };
+  ok("start");
+  EXPECT_EQ(engine_state(name), "running");
+  ok("pause");
+  EXPECT_EQ(engine_state(name), "paused");
+  ok("unpause");
+  EXPECT_EQ(engine_state(name), "running");
+  ok("stop", R"(,"timeout":5)");
+  EXPECT_EQ(engine_state(name), "exited");
+  ok("start");
+  ok("stop", R"(,"timeout":5,"signal":"SIGKILL")");
+  EXPECT_EQ(docker("inspect -f '{{.State.ExitCode}}' " + name), "137") << "the signal was used";
+  ok("restart", R"(,"timeout":5)");
+  EXPECT_EQ(engine_state(name), "running");
+  ok("kill");
+  EXPECT_EQ(engine_state(name), "exited");
+
+  auto st = call(fmt::format(R"({{"op":"status","container":"{}"}})", name));
+  ASSERT_TRUE(st["ok"].GetBool());
+  EXPECT_STREQ(st["result"]["state"].GetString(), "stopped");
+  EXPECT_STREQ(st["result"]["raw_state"].GetString(), "exited");
+  // By id prefix too.
+  auto in = call(fmt::format(R"({{"op":"inspect","container":"{}"}})", id_of(name).substr(0, 12)));
+  ASSERT_TRUE(in["ok"].GetBool()) << in["error"]["message"].GetString();
+  EXPECT_STREQ(in["result"]["name"].GetString(), name.c_str());
+  EXPECT_TRUE(in["result"]["details"]["mounts"].IsArray());
+}
+
+TEST_F(DockerE2E, EngineErrorsAreTyped) {
+  start_daemon();
+  const std::string name = create();
+  auto code = [&](const std::string& req) {
+    auto r = call(req);
+    EXPECT_TRUE(r.IsObject());
+    EXPECT_FALSE(r["ok"].GetBool()) << req;
+    return std::string(r["ok"].GetBool() ? "ok" : r["error"]["code"].GetString());
+  };
+  EXPECT_EQ(code(R"({"op":"inspect","container":"berth-no-such-container","provider":"dk"})"), "not_found");
+  EXPECT_EQ(code(fmt::format(R"({{"op":"pause","container":"{}"}})", name)), "conflict");
+  auto r = call(fmt::format(R"({{"op":"pause","container":"{}"}})", name));
+  EXPECT_NE(std::string(r["error"]["message"].GetString()).find("is not running"), std::string::npos)
+      << "Docker's own message: " << r["error"]["message"].GetString();
+  // Starting a running container is Docker's 304: success.
+  ASSERT_TRUE(call(fmt::format(R"({{"op":"start","container":"{}"}})", name))["ok"].GetBool());
+  EXPECT_TRUE(call(fmt::format(R"({{"op":"start","container":"{}"}})", name))["ok"].GetBool());
+}
+
+TEST_F(DockerE2E, ADeadSocketIsUnavailableAndTheDaemonServesOn) {
+  start_daemon("unix:///tmp/berth-no-such-dockerd.sock");
+  ASSERT_TRUE(wait_provider(false, 10s)) << "the provider is reported down";
+  auto r = call(R"({"op":"list","provider":"dk"})");
+  ASSERT_TRUE(r.IsObject());
+  ASSERT_FALSE(r["ok"].GetBool());
+  EXPECT_STREQ(r["error"]["code"].GetString(), "unavailable");
+  auto p = call(R"({"op":"providers"})");
+  EXPECT_FALSE(p["result"][0]["up"].GetBool());
+  EXPECT_TRUE(call(R"({"op":"ping"})")["ok"].GetBool());
+}
+
+// The connection between berthd and dockerd is cut while containers change
+// through the CLI on the direct socket. After restore, every missed event is
+// published, in order, exactly once.
+TEST_F(DockerE2E, ACutConnectionIsReplayedInOrderExactlyOnce) {
+  const std::string proxy_path = fmt::format("/tmp/berth-cut-{}.sock", getpid());
+  CutProxy proxy(proxy_path, docker_socket_path());
+  start_daemon("unix://" + proxy_path);
+  ASSERT_TRUE(wait_provider(true, 10s));
+  const std::string a = create(), b = create();
+  const std::string id_a = id_of(a), id_b = id_of(b);
+  // Both creations are seen live first.
+  ASSERT_EQ(lifecycle_types(events_for(id_a, 1, 10s, 0ms)), std::vector<std::string>{"created"});
+  ASSERT_EQ(lifecycle_types(events_for(id_b, 1, 10s, 0ms)), std::vector<std::string>{"created"});
+
+  proxy.cut();
+  ASSERT_TRUE(sub_->next_matching("provider/dk/down", 10s)) << "the cut is noticed";
+  docker("start " + a);
+  docker("start " + b);
+  docker("stop -t 5 " + a);
+  docker("pause " + b);
+  docker("start " + a);
+  docker("kill " + a);
+  proxy.restore();
+
+  // Collect everything for both until two seconds pass without news.
+  std::map<std::string, std::vector<std::string>> seen;
+  std::map<std::string, std::vector<std::string>> origins;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto last_news = std::chrono::steady_clock::now();
+  bool up = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (up && seen[id_a].size() >= 4 && std::chrono::steady_clock::now() - last_news > 2s) break;
+    auto m = sub_->next(500ms);
+    if (!m) continue;
+    if (m->topic == "provider/dk/up") up = true;
+    if (m->topic.rfind("container/", 0) != 0) continue;
+    const std::string id = m->body["container"]["id"].GetString();
+    if (std::string(m->body["type"].GetString()) == "other") continue;
+    seen[id].push_back(m->body["type"].GetString());
+    origins[id].push_back(m->body["origin"].GetString());
+    last_news = std::chrono::steady_clock::now();
+  }
+  EXPECT_TRUE(up);
+  EXPECT_EQ(seen[id_a], (std::vector<std::string>{"started", "exited", "started", "exited"}));
+  EXPECT_EQ(seen[id_b], (std::vector<std::string>{"started", "paused"}));
+  for (const auto& o : origins[id_a]) EXPECT_EQ(o, "engine") << "replayed, not reconstructed";
+}
+
+// dockerd itself goes away and comes back: provider down, then up, and the
+// state the daemon serves matches the engine again.
+TEST_F(DockerE2E, DockerdRestartIsDownThenUpAndNothingIsLost) {
+  const std::string dir = fmt::format("/tmp/berth-dk-restart-{}", getpid());
+  const std::string script = BERTH_TEST_DOCKERD_SCRIPT;
+  const std::string env = "BERTH_TEST_DOCKER_DIR=" + dir + " ";
+  ASSERT_EQ(std::system((env + script + " start").c_str()), 0);
+  const std::string host = "unix://" + dir + "/docker.sock";
+  start_daemon(host);
+  ASSERT_TRUE(wait_provider(true, 20s));
+  int status = 0;
+  const std::string name = unique_name("restart");
+  docker_at(host, fmt::format("run -d --network none --name {} {} {}", name, kImage, kIdleCommand), &status);
+  ASSERT_EQ(status, 0);
+  const std::string id = docker_at(host, "inspect -f '{{.Id}}' " + name);
+  ASSERT_TRUE(sub_->next_matching("container/dk/started", 10s));
+
+  // Stop the engine (its containers stop with it) and start it again. The
+  // container's exit is published either live (dockerd reports it while
+  // shutting down), or, if the stream was already gone, by the resync.
+  ASSERT_EQ(std::system(fmt::format("kill $(cat {}/docker.pid)", dir).c_str()), 0);
+  ASSERT_TRUE(wait_provider(false, 30s));
+  ASSERT_EQ(std::system((env + script + " start").c_str()), 0);
+  ASSERT_TRUE(wait_provider(true, 30s));
+  // Read the stream in order until two seconds past the "up" message, so a
+  // duplicate from the resync would be counted.
+  int exits = 0;
+  std::optional<std::chrono::steady_clock::time_point> after_up;
+  while (!after_up || std::chrono::steady_clock::now() < *after_up) {
+    auto m = sub_->next(3000ms);
+    if (!m) break;
+    if (m->topic == "container/dk/exited" && std::string(m->body["container"]["id"].GetString()) == id) ++exits;
+    if (m->topic == "provider/dk/up" && !after_up) after_up = std::chrono::steady_clock::now() + 2s;
+  }
+  EXPECT_EQ(exits, 1) << "the exit is published exactly once";
+  auto st = call(fmt::format(R"({{"op":"status","container":"{}"}})", name));
+  ASSERT_TRUE(st["ok"].GetBool()) << st["error"]["message"].GetString();
+  EXPECT_STREQ(st["result"]["state"].GetString(), "stopped");
+  // And it is watched again.
+  docker_at(host, "start " + name);
+  auto started = sub_->next_matching("container/dk/started", 15s);
+  ASSERT_TRUE(started);
+  EXPECT_STREQ(started->body["container"]["id"].GetString(), id.c_str());
+  daemon_.reset();
+  std::system((env + script + " stop").c_str());
+}
+
+}  // namespace

@@ -1,0 +1,146 @@
+#include "docker_env.hpp"
+
+#include <cstdio>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace berth::docker_test {
+
+std::string docker_host() {
+  const char* h = std::getenv("BERTH_TEST_DOCKER_HOST");
+  return h && *h ? h : "unix:///tmp/berth-test-dockerd/docker.sock";
+}
+
+std::string docker_socket_path() {
+  const std::string h = docker_host();
+  return h.rfind("unix://", 0) == 0 ? h.substr(7) : h;
+}
+
+std::string docker_at(const std::string& host, const std::string& args, int* status) {
+  const std::string cmd = "docker -H " + host + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = pclose(p);
+  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string docker(const std::string& args, int* status) { return docker_at(docker_host(), args, status); }
+
+std::string engine_unreachable() {
+  int status = 0;
+  std::string out = docker("version --format '{{.Server.APIVersion}}'", &status);
+  return status == 0 ? "" : (out.empty() ? "docker CLI failed" : out);
+}
+
+// ------------------------------------------------------------ proxy
+
+namespace {
+int unix_listen(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+int unix_connect(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+// Copies both ways until either side closes.
+void pump(int a, int b) {
+  pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  char buf[16384];
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0 || write(fds[1 - i].fd, buf, n) != n) {
+        shutdown(a, SHUT_RDWR);
+        shutdown(b, SHUT_RDWR);
+        return;
+      }
+    }
+  }
+}
+}  // namespace
+
+CutProxy::CutProxy(std::string listen_path, std::string target_path)
+    : listen_path_(std::move(listen_path)), target_path_(std::move(target_path)) {
+  listen();
+}
+
+CutProxy::~CutProxy() {
+  cut();
+  for (auto& t : threads_) t.join();
+  unlink(listen_path_.c_str());
+}
+
+void CutProxy::listen() {
+  std::lock_guard lock(mutex_);
+  listener_ = unix_listen(listen_path_);
+  acceptor_ = std::thread([this, l = listener_] { accept_loop(l); });
+}
+
+void CutProxy::accept_loop(int listener) {
+  for (;;) {
+    int client = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) return;  // listener shut down by cut()
+    int server = unix_connect(target_path_);
+    if (server < 0) {
+      close(client);
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    fds_.push_back(client);
+    fds_.push_back(server);
+    threads_.emplace_back([client, server] {
+      pump(client, server);
+    });
+  }
+}
+
+void CutProxy::cut() {
+  std::thread acceptor;
+  {
+    std::lock_guard lock(mutex_);
+    if (listener_ >= 0) {
+      shutdown(listener_, SHUT_RDWR);
+      close(listener_);
+      listener_ = -1;
+      unlink(listen_path_.c_str());  // new connects fail: no such file
+    }
+    for (int fd : fds_) shutdown(fd, SHUT_RDWR);
+    acceptor = std::move(acceptor_);
+  }
+  if (acceptor.joinable()) acceptor.join();
+  std::lock_guard lock(mutex_);
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+}
+
+void CutProxy::restore() { listen(); }
+
+}  // namespace berth::docker_test

@@ -1,0 +1,61 @@
+// What the Docker tests share: where the private test engine is, running the
+// real docker CLI against it, and a unix-socket proxy that can be cut.
+#pragma once
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace berth::docker_test {
+
+// unix:///tmp/berth-test-dockerd/docker.sock unless BERTH_TEST_DOCKER_HOST says otherwise.
+std::string docker_host();
+std::string docker_socket_path();
+inline const char* kImage = "berth-busybox:test";
+// A command that keeps running and exits 0 promptly on SIGTERM.
+inline const char* kIdleCommand = "sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.2; done'";
+
+// Runs `docker -H <host> <args>`; returns stdout without the trailing newline.
+// Sets `status` to the exit status when given.
+std::string docker(const std::string& args, int* status = nullptr);
+std::string docker_at(const std::string& host, const std::string& args, int* status = nullptr);
+// "" when the engine answers, else why not.
+std::string engine_unreachable();
+// Skips the test when there is no engine, except under CI=true where that fails.
+#define BERTH_REQUIRE_DOCKER()                                                      \
+  do {                                                                              \
+    if (auto why = ::berth::docker_test::engine_unreachable(); !why.empty()) {      \
+      if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true")      \
+        FAIL() << "dockerd required under CI=true: " << why;                        \
+      GTEST_SKIP() << "no dockerd: " << why;                                        \
+    }                                                                               \
+  } while (0)
+
+// Forwards connections from `listen_path` to `target_path`. cut() closes
+// every connection and refuses new ones (the engine looks dead); restore()
+// accepts again.
+class CutProxy {
+ public:
+  CutProxy(std::string listen_path, std::string target_path);
+  ~CutProxy();
+  void cut();
+  void restore();
+  const std::string& path() const { return listen_path_; }
+
+ private:
+  void listen();
+  void accept_loop(int listener);
+  std::string listen_path_, target_path_;
+  std::mutex mutex_;
+  int listener_ = -1;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+}  // namespace berth::docker_test

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts/stops a private Docker engine for the tests, and makes the test
+# image from busybox (no registry is needed):
+#   dockerd.sh start   → prints nothing; socket at $BERTH_TEST_DOCKER_DIR/docker.sock
+#   dockerd.sh stop    → stops it if this script started it
+# Idempotent: `start` reuses a live engine on the socket, `stop` leaves alone
+# one it did not start. Exits 0 without an engine when dockerd is not
+# installed (the tests then skip, or fail under CI=true).
+set -euo pipefail
+dir=${BERTH_TEST_DOCKER_DIR:-/tmp/berth-test-dockerd}
+sock=$dir/docker.sock
+docker_cli() { docker -H "unix://$sock" "$@"; }
+alive() { [ -S "$sock" ] && docker_cli version >/dev/null 2>&1; }
+
+case "${1:-}" in
+start)
+  if ! command -v dockerd >/dev/null; then
+    echo "dockerd.sh: dockerd not installed; Docker tests will skip" >&2
+    exit 0
+  fi
+  mkdir -p "$dir"
+  if ! alive; then
+    [ "$(id -u)" = 0 ] || { echo "dockerd.sh: need root to run dockerd" >&2; exit 0; }
+    dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+      --pidfile "$dir/docker.pid" --bridge=none --iptables=false --ip-masq=false \
+      >"$dir/dockerd.log" 2>&1 &
+    echo started >"$dir/owned"
+    for _ in $(seq 1 100); do alive && break; sleep 0.2; done
+    alive || { echo "dockerd.sh: dockerd did not come up:" >&2; tail -20 "$dir/dockerd.log" >&2; exit 1; }
+  fi
+  if ! docker_cli image inspect berth-busybox:test >/dev/null 2>&1; then
+    rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/www"
+    cp "$(command -v busybox)" "$rootfs/bin/busybox"
+    for applet in sh sleep httpd echo cat ls true false trap kill; do ln -s busybox "$rootfs/bin/$applet"; done
+    echo "hello from berth" >"$rootfs/www/index.html"
+    tar -C "$rootfs" -c . | docker_cli import - berth-busybox:test >/dev/null
+    rm -rf "$rootfs"
+  fi
+  ;;
+stop)
+  if [ -f "$dir/owned" ] && [ -f "$dir/docker.pid" ]; then
+    pid=$(cat "$dir/docker.pid")
+    docker_cli ps -aq 2>/dev/null | xargs -r docker -H "unix://$sock" rm -f >/dev/null 2>&1 || true
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    rm -f "$dir/owned"
+  fi
+  ;;
+*)
+  echo "usage: $0 start|stop" >&2
+  exit 2
+  ;;
+esac
