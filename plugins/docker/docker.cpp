@@ -7,7 +7,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <set>
+#include <deque>
+#include <unordered_set>
 #include <thread>
 
 namespace berth::docker {
@@ -122,9 +123,11 @@ class Docker final : public sdk::Instance {
         if (engine_now == 0) throw Error(BERTH_E_INTERNAL, "engine /info has no SystemTime");
         // Replay what happened while we were away, before saying UP: the
         // core's resync then sees a state that already includes it.
-        if (last_nano_ > 0) replay(last_nano_, engine_now);
-        if (last_nano_ == 0) last_nano_ = engine_now;
-        why = stream_events(std::max(last_nano_, engine_now), [&] {
+        // Never replay from before the first stream: the core's first list
+        // already covers that.
+        if (floor_nano_ == 0) floor_nano_ = newest_nano_ = engine_now;
+        else replay(std::max(floor_nano_, newest_nano_ - kReplayOverlapNs), engine_now);
+        why = stream_events(engine_now, [&] {
           up = reported = true;
           backoff = 100ms;
           host().provider_state(BERTH_PROVIDER_UP, "events stream open on " + config_.host);
@@ -183,19 +186,21 @@ class Docker final : public sdk::Instance {
     return run_stream(events_target(since, 0), on_open);
   }
 
-  // Emits one event unless it was already delivered (since= is inclusive,
-  // and a replay overlaps the stream that follows it).
+  // Emits one event unless it was already delivered. Docker stamps events
+  // before ordering them, so under load they may arrive slightly out of time
+  // order: dedupe by exact identity (time, id, action), never by "older than
+  // the newest seen".
   void deliver(std::string_view line) {
     auto raw = event_from_json(line);
     if (!raw) return;
-    std::string key = raw->event.container_id + '\0' + raw->event.raw_action;
-    if (raw->time_nano < last_nano_) return;
-    if (raw->time_nano == last_nano_) {
-      if (!seen_at_last_.insert(key).second) return;
-    } else {
-      last_nano_ = raw->time_nano;
-      seen_at_last_ = {key};
+    std::string key = std::to_string(raw->time_nano) + '/' + raw->event.container_id + '/' + raw->event.raw_action;
+    if (!recent_.insert(key).second) return;
+    recent_order_.push_back(std::move(key));
+    if (recent_order_.size() > kRecentKeys) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
     }
+    newest_nano_ = std::max(newest_nano_, raw->time_nano);
     host().emit(raw->event);
   }
 
@@ -207,10 +212,15 @@ class Docker final : public sdk::Instance {
   std::mutex sleep_mutex_;  // guards stream_ and the backoff sleep
   std::condition_variable sleep_cv_;
   std::optional<http::Stream> stream_;
-  // Watcher thread only: the newest event time delivered, and the events
-  // delivered at exactly that time.
-  int64_t last_nano_ = 0;
-  std::set<std::string> seen_at_last_;
+  // Watcher thread only: the newest event time delivered, and the identities
+  // of the most recent events (a replay starts kReplayOverlap before the
+  // newest, so it overlaps what was delivered; these keys drop the overlap).
+  static constexpr size_t kRecentKeys = 8192;
+  static constexpr int64_t kReplayOverlapNs = 2'000'000'000;
+  int64_t newest_nano_ = 0;
+  int64_t floor_nano_ = 0;  // engine time when the first stream opened
+  std::unordered_set<std::string> recent_;
+  std::deque<std::string> recent_order_;
 };
 
 }  // namespace
