@@ -1,5 +1,7 @@
 #include "wire/wire.hpp"
 
+#include "labels/labels.hpp"
+
 #include <rapidjson/document.h>
 
 #include <chrono>
@@ -103,6 +105,9 @@ void write_container(Writer& w, std::string_view provider, const sdk::Container&
   // Validated when copied out of the plugin (abi_copy), so it is safe raw.
   if (c.details_json.empty()) w.Null();
   else w.RawValue(c.details_json.data(), c.details_json.size(), rapidjson::kObjectType);
+  w.Key("routing");
+  if (c.labels.empty()) w.Null();
+  else labels::write(w, labels::parse(c.labels, labels::facts_of(c)));
   w.EndObject();
 }
 
@@ -151,6 +156,17 @@ void write_event(Writer& w, const EventRecord& r) {
   write_string(w, state_name(r.state_after));
   w.Key("labels");
   write_labels(w, e.labels);
+  // From the event's labels alone (no port facts): list/inspect give the
+  // full picture.
+  w.Key("routing");
+  if (e.labels.empty()) {
+    w.Null();
+  } else {
+    labels::Facts facts;
+    facts.name = e.container_name;
+    facts.image = e.image;
+    labels::write(w, labels::parse(e.labels, facts));
+  }
   w.EndObject();
   w.Key("exit_code");
   if (e.exit_code) w.Int(*e.exit_code);

@@ -173,6 +173,38 @@ TEST_F(DockerE2E, CommandsOnTheReqSocketChangeTheRealContainer) {
   EXPECT_TRUE(in["result"]["details"]["mounts"].IsArray());
 }
 
+TEST_F(DockerE2E, LabelsArePresentedAsRoutingInListInspectAndEvents) {
+  start_daemon();
+  const std::string name = create(
+      "--label proxy.aliases=shopweb --label proxy.shopweb.port=8080 --label proxy.idle_timeout=banana "
+      "--label proxy.wake_timeout=15s --label com.docker.compose.project=shop");
+  const std::string id = id_of(name);
+  auto in = call(fmt::format(R"({{"op":"inspect","container":"{}"}})", name));
+  ASSERT_TRUE(in["ok"].GetBool());
+  const auto& routing = in["result"]["routing"];
+  ASSERT_TRUE(routing.IsObject());
+  EXPECT_STREQ(routing["routes"][0]["alias"].GetString(), "shopweb");
+  EXPECT_EQ(routing["routes"][0]["port"].GetInt(), 8080);
+  ASSERT_EQ(routing["errors"].Size(), 1u);
+  EXPECT_NE(std::string(routing["errors"][0].GetString()).find("banana"), std::string::npos);
+  EXPECT_EQ(routing["idle"]["wake_timeout_ms"].GetInt(), 15000) << "the other labels still apply";
+  EXPECT_STREQ(routing["compose"]["project"].GetString(), "shop");
+
+  auto list = call(R"({"op":"list","provider":"dk"})");
+  bool found = false;
+  for (const auto& c : list["result"]["containers"].GetArray())
+    if (std::string(c["id"].GetString()) == id) {
+      found = true;
+      EXPECT_STREQ(c["routing"]["routes"][0]["alias"].GetString(), "shopweb");
+    }
+  EXPECT_TRUE(found);
+
+  docker("start " + name);
+  auto ms = events_for(id, 1, 10s, 0ms);
+  ASSERT_FALSE(ms.empty());
+  EXPECT_STREQ(ms[0].body["container"]["routing"]["routes"][0]["alias"].GetString(), "shopweb");
+}
+
 TEST_F(DockerE2E, EngineErrorsAreTyped) {
   start_daemon();
   const std::string name = create();
