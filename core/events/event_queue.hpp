@@ -27,8 +27,11 @@ class BoundedQueue {
     if (closed_) return false;
     ring_[(head_ + size_) % ring_.size()] = std::move(item);
     ++size_;
+    // Wake the consumer only if it sleeps: while it drains a batch, pushes
+    // cost no futex call.
+    const bool wake = consumer_waiting_;
     lock.unlock();
-    not_empty_.notify_one();
+    if (wake) not_empty_.notify_one();
     return true;
   }
 
@@ -37,7 +40,11 @@ class BoundedQueue {
   bool pop_batch(std::vector<T>& out, size_t max, std::chrono::steady_clock::time_point until) {
     out.clear();
     std::unique_lock lock(mutex_);
-    not_empty_.wait_until(lock, until, [&] { return size_ > 0 || closed_; });
+    if (size_ == 0 && !closed_) {
+      consumer_waiting_ = true;
+      not_empty_.wait_until(lock, until, [&] { return size_ > 0 || closed_; });
+      consumer_waiting_ = false;
+    }
     while (size_ > 0 && out.size() < max) {
       out.push_back(std::move(ring_[head_]));
       head_ = (head_ + 1) % ring_.size();
@@ -72,6 +79,7 @@ class BoundedQueue {
   std::vector<T> ring_;
   size_t head_ = 0, size_ = 0;
   bool closed_ = false;
+  bool consumer_waiting_ = false;  // one consumer: set around its wait
   std::atomic<uint64_t> blocked_total_{0};
 };
 

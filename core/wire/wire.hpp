@@ -58,6 +58,9 @@ void write_stopping(Writer& w, uint64_t seq);
 
 // RFC 3339 UTC with nanoseconds.
 void write_time(Writer& w, int64_t unix_ns);
+// "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" into buf (kTimeChars bytes, no NUL); returns its length.
+inline constexpr size_t kTimeChars = 30;
+size_t format_time(char* buf, int64_t unix_ns);
 int64_t now_unix_ns();
 
 }  // namespace berth::wire

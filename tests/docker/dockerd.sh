@@ -44,6 +44,8 @@ stop)
     docker_cli ps -aq 2>/dev/null | xargs -r docker -H "unix://$sock" rm -f >/dev/null 2>&1 || true
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    # dockerd leaves its containerd behind when killed before it could clean up.
+    pkill -f "containerd --config $dir/exec/" 2>/dev/null || true
     rm -f "$dir/owned"
   fi
   ;;

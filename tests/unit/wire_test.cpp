@@ -155,5 +155,29 @@ TEST(Wire, EveryCodeHasItsOwnName) {
   EXPECT_EQ(code_name(code_from_abi(12345)), "internal");
 }
 
+TEST(Wire, EventStringsAreEscapedExactlyAsJsonRequires) {
+  sdk::Event e;
+  e.type = BERTH_EVENT_RENAMED;
+  e.raw_action = "rename";
+  e.container_id = "id\"1";
+  e.container_name = "back\\slash\nnew\tline\x01\x1f end";
+  e.old_name = "caf\xc3\xa9 \xe2\x86\x92 /x";
+  e.labels = {{"k\"ey", "v\\al"}, {"proxy.aliases", "a,b"}};
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_event(w, {"p", e, 42, BERTH_STATE_RUNNING, false});
+  rapidjson::Document d;
+  d.Parse(buf.GetString());
+  ASSERT_FALSE(d.HasParseError()) << buf.GetString();
+  EXPECT_EQ(std::string(d["container"]["id"].GetString()), e.container_id);
+  EXPECT_EQ(std::string(d["container"]["name"].GetString()), e.container_name);
+  EXPECT_EQ(std::string(d["old_name"].GetString()), e.old_name);
+  EXPECT_EQ(std::string(d["container"]["labels"]["k\"ey"].GetString()), "v\\al");
+  EXPECT_EQ(d["seq"].GetUint64(), 42u);
+  EXPECT_TRUE(d["exit_code"].IsNull());
+  EXPECT_EQ(d["container"]["routing"]["routes"].Size(), 2u);
+  EXPECT_NE(std::string(buf.GetString()).find("\\u0001"), std::string::npos) << "controls as \\u00XX";
+}
+
 }  // namespace
 }  // namespace berth::wire
