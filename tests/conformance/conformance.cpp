@@ -30,6 +30,18 @@ Code code_of(const Result<T>& r) {
 
 }  // namespace
 
+// Ops return Status: show the plugin's message when one fails.
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    const ::berth::Status st_ = (expr);                     \
+    ASSERT_TRUE(st_.is_ok()) << #expr << ": " << st_.message(); \
+  } while (0)
+#define EXPECT_OK(expr)                                     \
+  do {                                                      \
+    const ::berth::Status st_ = (expr);                     \
+    EXPECT_TRUE(st_.is_ok()) << #expr << ": " << st_.message(); \
+  } while (0)
+
 void ProviderConformance::SetUp() {
   const Fixture& f = GetParam();
   if (f.engine_unreachable) {
@@ -146,40 +158,40 @@ TEST_P(ProviderConformance, EachLifecycleOpChangesStateAndEmitsItsEvent) {
   if (!has(BERTH_CAP_START | BERTH_CAP_STOP | BERTH_CAP_WATCH))
     GTEST_SKIP() << "needs start, stop and watch";
   auto [ref, id] = fresh();
-  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  ASSERT_OK(provider_->watch_start(op()));
 
   size_t at = recorder_.size();
-  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  ASSERT_OK(provider_->start(ref, op()));
   at = expect_event(id, BERTH_EVENT_STARTED, at);
   EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
 
   if (has(BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE)) {
-    ASSERT_TRUE(provider_->pause(ref, op()).is_ok());
+    ASSERT_OK(provider_->pause(ref, op()));
     at = expect_event(id, BERTH_EVENT_PAUSED, at);
     EXPECT_EQ(state_of(ref), BERTH_STATE_PAUSED);
-    ASSERT_TRUE(provider_->unpause(ref, op()).is_ok());
+    ASSERT_OK(provider_->unpause(ref, op()));
     at = expect_event(id, BERTH_EVENT_UNPAUSED, at);
     EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
   }
 
-  ASSERT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+  ASSERT_OK(provider_->stop(ref, std::nullopt, 10, op()));
   at = expect_event(id, BERTH_EVENT_EXITED, at);
   EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
 
   if (has(BERTH_CAP_KILL)) {
-    ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+    ASSERT_OK(provider_->start(ref, op()));
     at = expect_event(id, BERTH_EVENT_STARTED, at);
-    ASSERT_TRUE(provider_->kill(ref, std::nullopt, op()).is_ok());
+    ASSERT_OK(provider_->kill(ref, std::nullopt, op()));
     at = expect_event(id, BERTH_EVENT_EXITED, at);
     EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
   }
   if (has(BERTH_CAP_RESTART)) {
-    ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+    ASSERT_OK(provider_->start(ref, op()));
     at = expect_event(id, BERTH_EVENT_STARTED, at);
-    ASSERT_TRUE(provider_->restart(ref, 10, op()).is_ok());
+    ASSERT_OK(provider_->restart(ref, 10, op()));
     at = expect_event(id, BERTH_EVENT_STARTED, at);
     EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
-    ASSERT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+    ASSERT_OK(provider_->stop(ref, std::nullopt, 10, op()));
     expect_event(id, BERTH_EVENT_EXITED, at);
   }
 }
@@ -189,9 +201,9 @@ TEST_P(ProviderConformance, EventsCarryTheContainersIdentity) {
   auto [ref, id] = fresh();
   auto inspected = provider_->inspect(ref, op());
   ASSERT_TRUE(inspected.is_ok());
-  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  ASSERT_OK(provider_->watch_start(op()));
   size_t from = recorder_.size();
-  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  ASSERT_OK(provider_->start(ref, op()));
   auto at = recorder_.wait_event(id, BERTH_EVENT_STARTED, from, GetParam().event_timeout);
   ASSERT_TRUE(at.has_value());
   Event e = recorder_.at(*at);
@@ -212,7 +224,7 @@ TEST_P(ProviderConformance, ConcurrentOpsEachEmitExactlyOnce) {
     GTEST_SKIP() << "needs start, stop and watch";
   std::vector<std::pair<std::string, std::string>> boxes;
   for (int i = 0; i < 3; ++i) boxes.push_back(fresh());
-  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  ASSERT_OK(provider_->watch_start(op()));
   size_t from = recorder_.size();
 
   std::vector<std::thread> threads;
@@ -229,18 +241,18 @@ TEST_P(ProviderConformance, ConcurrentOpsEachEmitExactlyOnce) {
   // Give duplicates a chance to show up before counting.
   std::this_thread::sleep_for(GetParam().settle);
   for (auto& [ref, id] : boxes) EXPECT_EQ(recorder_.count(id, BERTH_EVENT_STARTED), 1u) << id;
-  for (auto& [ref, id] : boxes) EXPECT_TRUE(provider_->stop(ref, std::nullopt, 10, op()).is_ok());
+  for (auto& [ref, id] : boxes) EXPECT_OK(provider_->stop(ref, std::nullopt, 10, op()));
 }
 
 TEST_P(ProviderConformance, WatchCanBeStoppedAndStartedAgain) {
   if (!has(BERTH_CAP_WATCH)) GTEST_SKIP() << "watch unsupported";
-  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  ASSERT_OK(provider_->watch_start(op()));
   provider_->watch_stop();
-  ASSERT_TRUE(provider_->watch_start(op()).is_ok());
+  ASSERT_OK(provider_->watch_start(op()));
   if (!has(BERTH_CAP_START)) return;
   auto [ref, id] = fresh();
   size_t from = recorder_.size();
-  ASSERT_TRUE(provider_->start(ref, op()).is_ok());
+  ASSERT_OK(provider_->start(ref, op()));
   expect_event(id, BERTH_EVENT_STARTED, from);
 }
 

@@ -94,6 +94,9 @@ class Recorder : public ProviderListener {
   std::vector<berth_provider_state> states_;
 };
 
+// Test names show the fixture's name, not its bytes.
+inline void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name << " (" << f.plugin_path << ")"; }
+
 class ProviderConformance : public ::testing::TestWithParam<Fixture> {
  protected:
   void SetUp() override;

@@ -14,7 +14,7 @@ F receives {"port": N, "fingerprint": "AB:CD:...", "ca": "DIR/cert.pem"}.
 """
 import argparse, hashlib, json, os, re, ssl, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 LOCK = threading.RLock()
 STATE = {}
@@ -232,7 +232,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(method, url.path[len("/_sim/"):], raw)
         if not url.path.startswith("/api2/json/"):
             return self.reply(404, "Not Found", None)
-        path = url.path[len("/api2/json/"):]
+        path = unquote(url.path[len("/api2/json/"):])  # UPIDs arrive percent-encoded
         with LOCK:
             entry = {"method": method, "path": "/" + path, "query": url.query, "status": 0}
             STATE["requests"].append(entry)
