@@ -62,7 +62,11 @@ class Sim final : public sdk::Instance {
     for (int i = 0; i < (cfg_.generator.count ? cfg_.generator.containers : 0); ++i) {
       char id[16];
       std::snprintf(id, sizeof id, "9e4e%08d", i);
-      add({id, "gen-" + std::to_string(i), "sim/generator", BERTH_STATE_STOPPED, {}});
+      ContainerSpec spec;
+      spec.id = id;
+      spec.name = "gen-" + std::to_string(i);
+      spec.image = "sim/generator";
+      add(spec);
     }
   }
   ~Sim() override { watch_stop(); }
@@ -181,6 +185,7 @@ class Sim final : public sdk::Instance {
                      : s.state == BERTH_STATE_PAUSED ? "paused"
                                                      : "created";
     b->c.labels = s.labels;
+    b->c.details_json = s.details_json;
     b->c.created_unix_ms = now_ns() / 1000000;
     b->stop = s.stop;
     b->graceful_exit = s.exit_code;

@@ -1,5 +1,8 @@
 #include "sim_config.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <rapidjson/document.h>
 
 #include <map>
@@ -47,6 +50,12 @@ ContainerSpec container_from(const Value& v, const std::string& key) {
       if (!x.IsObject()) bad(sub, "expected an object of strings");
       for (auto l = x.MemberBegin(); l != x.MemberEnd(); ++l)
         c.labels.emplace_back(l->name.GetString(), string_at(l->value, sub + "." + l->name.GetString()));
+    } else if (name == "details") {
+      if (!x.IsObject()) bad(sub, "expected an object (ports, networks, mounts, ...)");
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      x.Accept(w);
+      c.details_json.assign(buf.GetString(), buf.GetSize());
     } else {
       bad(sub, "unknown key");
     }
@@ -89,10 +98,14 @@ uint64_t capability_named(const std::string& op, const std::string& key) {
 std::vector<ContainerSpec> demo_containers() {
   return {
       {"5e1f0c0a11ce", "web", "nginx:1.25", BERTH_STATE_RUNNING,
-       {{"proxy.aliases", "web"}, {"proxy.web.port", "8080"}}},
+       {{"proxy.aliases", "web"}, {"proxy.web.port", "8080"}}, StopBehaviour::graceful, 0, ""},
       {"5e1f0c0db0b0", "db", "postgres:16", BERTH_STATE_RUNNING,
-       {{"com.docker.compose.project", "shop"}}},
-      {"5e1f0c0ca7ed", "batch", "busybox", BERTH_STATE_STOPPED, {}},
+       {{"com.docker.compose.project", "shop"}, {"com.docker.compose.service", "db"}},
+       StopBehaviour::graceful, 0,
+       // A database: the core's blacklist keeps it out of routing.
+       R"({"ports":[{"private":5432,"proto":"tcp"}],)"
+       R"("mounts":[{"type":"volume","source":"pgdata","destination":"/var/lib/postgresql/data"}]})"},
+      {"5e1f0c0ca7ed", "batch", "busybox", BERTH_STATE_STOPPED, {}, StopBehaviour::graceful, 0, ""},
   };
 }
 

@@ -17,6 +17,7 @@ struct ContainerSpec {
   sdk::Labels labels;
   StopBehaviour stop = StopBehaviour::graceful;
   int32_t exit_code = 0;  // of a graceful stop
+  std::string details_json;  // passed through as the container's details
 };
 
 struct GeneratorSpec {
