@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs berth from the build tree into a scratch prefix, then builds
+# examples/plugin-c against that prefix only: with find_package(berth-sdk)
+# and with pkg-config. Both must produce a loadable procdir.so.
+#   build_plugin_c.sh <berth build dir> <berth source dir> <out dir>
+set -euo pipefail
+build=$(realpath "$1") src=$(realpath "$2") out=$(realpath -m "$3")
+rm -rf "$out" && mkdir -p "$out"
+cmake --install "$build" --prefix "$out/prefix" >/dev/null
+# 1. CMake, out of tree: nothing of the source tree on the include path.
+cmake -S "$src/examples/plugin-c" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$out/prefix" \
+  -DCMAKE_C_FLAGS="-Werror" >/dev/null
+cmake --build "$out/cmake" >/dev/null
+test -f "$out/cmake/procdir.so"
+# 2. pkg-config.
+PKG_CONFIG_PATH="$(dirname "$(find "$out/prefix" -name berth-sdk.pc)")" \
+  make -s -C "$src/examples/plugin-c" OUT="$out" CFLAGS="-O2 -Wall -Wextra -Wpedantic -Werror"
+test -f "$out/procdir.so"
+echo "procdir.so built both ways in $out"

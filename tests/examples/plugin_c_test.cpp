@@ -1,0 +1,69 @@
+// examples/plugin-c (plain C, built out of tree from the installed SDK):
+// the conformance kit, and berthd serving it.
+#include "berthd_process.hpp"
+#include "conformance.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string& services_dir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/berth-procdir-XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return dir;
+}
+
+// A service that exits 0 on SIGTERM.
+std::string make_service(const std::string& name) {
+  fs::create_directories(services_dir() + "/" + name);
+  const std::string run = services_dir() + "/" + name + "/run";
+  std::ofstream(run) << "#!/bin/sh\ntrap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n";
+  fs::permissions(run, fs::perms::owner_all);
+  return name;
+}
+
+berth::conformance::Fixture procdir_fixture() {
+  berth::conformance::Fixture f;
+  f.name = "procdir_c";
+  f.plugin_path = BERTH_PLUGIN_C_SO;
+  f.config_json = R"({"dir": ")" + services_dir() + R"(", "poll_ms": 50})";
+  f.make_stopped_container = [] {
+    static std::atomic<int> n{0};
+    return make_service("svc" + std::to_string(n++));
+  };
+  f.remove_container = [](const std::string& ref) { fs::remove_all(services_dir() + "/" + ref); };
+  f.event_timeout = std::chrono::seconds(5);
+  f.settle = std::chrono::milliseconds(300);
+  return f;
+}
+
+}  // namespace
+
+BERTH_CONFORMANCE(PluginC, procdir_fixture());
+
+TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
+  using namespace berth::testing;
+  BerthdProcess d(fmt::format(R"({{"providers": [{{"name": "svc", "plugin": "{}",
+      "config": {{"dir": "{}", "poll_ms": 100}}}}]}})", BERTH_PLUGIN_C_SO, BERTH_EXAMPLES_DIR "/plugin-c/demo"));
+  ASSERT_TRUE(d.ready()) << d.output();
+  EXPECT_NE(d.output().find("loaded plugin procdir 0.1.0 (ABI 1.0)"), std::string::npos) << d.output();
+  zmq::context_t zmq;
+  Client c(zmq, d.commands_endpoint());
+  auto started = c.call(R"({"op":"start","container":"hello"})");
+  ASSERT_TRUE(started["ok"].GetBool()) << started["error"]["message"].GetString();
+  auto st = c.call(R"({"op":"inspect","container":"hello"})");
+  EXPECT_STREQ(st["result"]["state"].GetString(), "running");
+  EXPECT_STREQ(st["result"]["routing"]["routes"][0]["alias"].GetString(), "hello");
+  auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":2})");
+  ASSERT_TRUE(stopped["ok"].GetBool());
+  EXPECT_STREQ(c.call(R"({"op":"status","container":"hello"})")["result"]["state"].GetString(), "stopped");
+  std::remove(BERTH_EXAMPLES_DIR "/plugin-c/demo/hello/log");
+}
