@@ -1,0 +1,143 @@
+// berthctl against the real berthd (sim.so): tables, --json, exit codes that
+// mean something, one-line errors, events with filters and --since-snapshot.
+#include "berthd_process.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <cstdio>
+#include <sys/wait.h>
+#include <thread>
+
+namespace {
+
+using namespace berth::testing;
+using namespace std::chrono_literals;
+
+struct CtlResult {
+  int code;
+  std::string out, err;
+};
+
+CtlResult ctl(const std::string& args, const std::string& env = "") {
+  char tmpl[] = "/tmp/berthctl-err-XXXXXX";
+  int fd = mkstemp(tmpl);
+  close(fd);
+  const std::string cmd = fmt::format("{} {} {} 2>{}", env, BERTH_TEST_BERTHCTL, args, tmpl);
+  CtlResult r{0, "", ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (FILE* e = fopen(tmpl, "r")) {
+    while (size_t n = fread(buf, 1, sizeof buf, e)) r.err.append(buf, n);
+    fclose(e);
+  }
+  std::remove(tmpl);
+  return r;
+}
+
+class Berthctl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<BerthdProcess>(fmt::format(
+        R"({{"heartbeat_ms": 100, "providers": [{{"name": "sim", "plugin": "{}", "config": {{"disable": ["pause"]}}}}]}})",
+        plugin_path("sim")));
+    ASSERT_TRUE(daemon_->ready()) << daemon_->output();
+    rt_ = "--runtime-dir " + daemon_->dir();
+  }
+  CtlResult run(const std::string& args) { return ctl(rt_ + " " + args); }
+  std::unique_ptr<BerthdProcess> daemon_;
+  std::string rt_;
+};
+
+TEST_F(Berthctl, PsPrintsATableOfRunningContainersAndAllWithA) {
+  auto r = run("ps");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("PROVIDER", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("ROUTES"), std::string::npos);
+  EXPECT_NE(r.out.find("web→127.0.0.1:8080"), std::string::npos) << "routes from labels: " << r.out;
+  EXPECT_EQ(r.out.find("batch"), std::string::npos) << "stopped ones only with -a";
+  EXPECT_NE(run("ps -a").out.find("batch"), std::string::npos);
+}
+
+TEST_F(Berthctl, JsonIsMachineReadable) {
+  auto r = run("--json ps -a");
+  ASSERT_EQ(r.code, 0);
+  rapidjson::Document d;
+  d.Parse(r.out.c_str());
+  ASSERT_FALSE(d.HasParseError()) << r.out;
+  EXPECT_EQ(d["containers"].Size(), 3u);
+  auto st = run("--json status web");
+  d.Parse(st.out.c_str());
+  ASSERT_FALSE(d.HasParseError()) << st.out;
+  EXPECT_STREQ(d["state"].GetString(), "running");
+}
+
+TEST_F(Berthctl, LifecycleCommandsWork) {
+  EXPECT_EQ(run("stop web --timeout 1").code, 0);
+  EXPECT_NE(run("status web").out.find("stopped"), std::string::npos);
+  EXPECT_EQ(run("start web --provider sim").code, 0);
+  EXPECT_EQ(run("kill web --signal SIGKILL").code, 0);
+  EXPECT_EQ(run("restart web --timeout 1").code, 0);
+  EXPECT_NE(run("status web").out.find("running"), std::string::npos);
+}
+
+TEST_F(Berthctl, ExitCodesTellFailuresApartInOneLine) {
+  auto not_found = run("start no-such-container");
+  EXPECT_EQ(not_found.code, 3);
+  EXPECT_EQ(std::count(not_found.err.begin(), not_found.err.end(), '\n'), 1) << not_found.err;
+  EXPECT_NE(not_found.err.find("not_found"), std::string::npos);
+  EXPECT_EQ(run("pause web").code, 6) << "unsupported (pause disabled)";
+  EXPECT_EQ(run("kill batch").code, 5) << "conflict: not running";
+  EXPECT_EQ(run("stop web --signal SIGBOGUS").code, 9) << "invalid argument";
+  EXPECT_EQ(run("frobnicate").code, 2) << "usage";
+  EXPECT_EQ(run("start").code, 2) << "usage: NAME missing";
+  auto down = ctl("--runtime-dir /tmp/berth-no-daemon-here ping");
+  EXPECT_EQ(down.code, 4) << "unavailable: " << down.err;
+  EXPECT_NE(down.err.find("/tmp/berth-no-daemon-here"), std::string::npos) << "says where it looked";
+}
+
+TEST_F(Berthctl, EndpointsComeFromTheEnvironmentToo) {
+  auto r = ctl("ping", "BERTH_ENDPOINT=" + daemon_->commands_endpoint());
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto flag = ctl("--endpoint " + daemon_->commands_endpoint() + " providers");
+  EXPECT_EQ(flag.code, 0);
+  EXPECT_NE(flag.out.find("sim"), std::string::npos);
+}
+
+TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
+  char tmpl[] = "/tmp/berthctl-events-XXXXXX";
+  int fd = mkstemp(tmpl);
+  close(fd);
+  const std::string out = tmpl;
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = fmt::format("exec {} {} events --since-snapshot --filter name=web --filter type=exited >{}",
+                                        BERTH_TEST_BERTHCTL, rt_, out);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(500ms);
+  run("stop db --timeout 1");
+  run("stop web --timeout 1");
+  run("start web");
+  std::this_thread::sleep_for(500ms);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  std::string text;
+  if (FILE* f = fopen(out.c_str(), "r")) {
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+    fclose(f);
+  }
+  std::remove(out.c_str());
+  EXPECT_NE(text.find("snapshot"), std::string::npos) << text;
+  EXPECT_NE(text.find("exited    web"), std::string::npos) << text;
+  EXPECT_EQ(text.find("started   web"), std::string::npos) << "type filter: " << text;
+  EXPECT_EQ(text.find("exited    db"), std::string::npos) << "name filter: " << text;
+}
+
+}  // namespace
