@@ -3,10 +3,14 @@
 # examples/plugin-c against that prefix only: with find_package(berth-sdk)
 # and with pkg-config. Both must produce a loadable procdir.so.
 #   build_plugin_c.sh <berth build dir> <berth source dir> <out dir>
+# It also checks that the installed berthd serves the installed plugins.
 set -euo pipefail
 build=$(realpath "$1") src=$(realpath "$2") out=$(realpath -m "$3")
 rm -rf "$out" && mkdir -p "$out"
 cmake --install "$build" --prefix "$out/prefix" >/dev/null
+# The installed daemon finds the installed plugins by itself (bin/../lib/berth/plugins).
+log=$(BERTH_RUNTIME_DIR="$out/rt" timeout -s TERM 2 "$out/prefix/bin/berthd" 2>&1 || true)
+grep -q "providers: .*sim(sim)" <<<"$log" || { echo "installed berthd did not load its plugins:"; echo "$log"; exit 1; }
 # 1. CMake, out of tree: nothing of the source tree on the include path.
 cmake -S "$src/examples/plugin-c" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$out/prefix" \
   -DCMAKE_C_FLAGS="-Werror" >/dev/null
