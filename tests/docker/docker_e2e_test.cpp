@@ -205,6 +205,48 @@ TEST_F(DockerE2E, LabelsArePresentedAsRoutingInListInspectAndEvents) {
   EXPECT_STREQ(ms[0].body["container"]["routing"]["routes"][0]["alias"].GetString(), "shopweb");
 }
 
+// The same engine over TLS with client certificates, and over plain TCP.
+TEST_F(DockerE2E, TlsWithClientCertificatesAndPlainTcpWork) {
+  const std::string tls = fmt::format(R"("{}", "tls": {{"ca": "{}", "cert": "{}", "key": "{}"}})", docker_tls_host(),
+                                      docker_tls_file("ca.pem"), docker_tls_file("cert.pem"), docker_tls_file("key.pem"));
+  daemon_ = std::make_unique<BerthdProcess>(fmt::format(
+      R"({{"heartbeat_ms": 200, "providers": [{{"name": "dk", "plugin": "{}", "config": {{"host": {}}}}}]}})",
+      plugin_path("docker"), tls));
+  ASSERT_TRUE(daemon_->ready()) << daemon_->output();
+  sub_ = std::make_unique<Subscriber>(zmq_, daemon_->events_endpoint());
+  ASSERT_TRUE(sub_->wait_connected());
+  client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint(), 60s);
+  ASSERT_TRUE(wait_provider(true, 10s)) << daemon_->output();
+  const std::string name = create();
+  auto in = call(fmt::format(R"({{"op":"inspect","container":"{}"}})", name));
+  ASSERT_TRUE(in["ok"].GetBool()) << in["error"]["message"].GetString();
+  ASSERT_TRUE(call(fmt::format(R"({{"op":"start","container":"{}"}})", name))["ok"].GetBool());
+  EXPECT_EQ(lifecycle_types(events_for(id_of(name), 2, 10s, 0ms)), (std::vector<std::string>{"created", "started"}))
+      << "the event stream runs over TLS too";
+
+  // Without the client certificate the engine refuses the handshake.
+  daemon_ = std::make_unique<BerthdProcess>(fmt::format(
+      R"({{"providers": [{{"name": "dk", "plugin": "{}", "config": {{"host": "{}", "tls": {{"ca": "{}"}}}}}}]}})",
+      plugin_path("docker"), docker_tls_host(), docker_tls_file("ca.pem")));
+  ASSERT_TRUE(daemon_->ready());
+  client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint(), 60s);
+  auto refused = call(R"({"op":"list","provider":"dk"})");
+  EXPECT_STREQ(refused["error"]["code"].GetString(), "unavailable") << refused["error"]["message"].GetString();
+
+  // Plain TCP (through a forwarder to the unix socket).
+  TcpToUnix tcp(docker_socket_path());
+  ASSERT_GT(tcp.port(), 0);
+  daemon_ = std::make_unique<BerthdProcess>(fmt::format(
+      R"({{"providers": [{{"name": "dk", "plugin": "{}", "config": {{"host": "tcp://127.0.0.1:{}"}}}}]}})",
+      plugin_path("docker"), tcp.port()));
+  ASSERT_TRUE(daemon_->ready());
+  client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint(), 60s);
+  auto st = call(fmt::format(R"({{"op":"status","container":"{}"}})", name));
+  ASSERT_TRUE(st["ok"].GetBool()) << st["error"]["message"].GetString();
+  EXPECT_STREQ(st["result"]["state"].GetString(), "running");
+  daemon_.reset();
+}
+
 TEST_F(DockerE2E, EngineErrorsAreTyped) {
   start_daemon();
   const std::string name = create();
@@ -289,8 +331,13 @@ TEST_F(DockerE2E, ACutConnectionIsReplayedInOrderExactlyOnce) {
 TEST_F(DockerE2E, DockerdRestartIsDownThenUpAndNothingIsLost) {
   const std::string dir = fmt::format("/tmp/berth-dk-restart-{}", getpid());
   const std::string script = BERTH_TEST_DOCKERD_SCRIPT;
-  const std::string env = "BERTH_TEST_DOCKER_DIR=" + dir + " ";
+  const std::string env = "BERTH_TEST_DOCKER_DIR=" + dir + " BERTH_TEST_DOCKER_TLS_PORT=23761 ";
   ASSERT_EQ(std::system((env + script + " start").c_str()), 0);
+  // Stopped whatever happens below, so a failure leaves no engine behind.
+  struct StopEngine {
+    std::string cmd;
+    ~StopEngine() { std::system(cmd.c_str()); }
+  } stop_engine{env + script + " stop; rm -rf " + dir};
   const std::string host = "unix://" + dir + "/docker.sock";
   start_daemon(host);
   ASSERT_TRUE(wait_provider(true, 20s));
@@ -328,7 +375,6 @@ TEST_F(DockerE2E, DockerdRestartIsDownThenUpAndNothingIsLost) {
   ASSERT_TRUE(started);
   EXPECT_STREQ(started->body["container"]["id"].GetString(), id.c_str());
   daemon_.reset();
-  std::system((env + script + " stop").c_str());
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "docker_env.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdio>
 #include <poll.h>
 #include <sys/socket.h>
@@ -142,5 +145,52 @@ void CutProxy::cut() {
 }
 
 void CutProxy::restore() { listen(); }
+
+TcpToUnix::TcpToUnix(std::string target_path) : target_(std::move(target_path)) {
+  listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 16) != 0 ||
+      getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return;
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] {
+    for (;;) {
+      int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) return;
+      int server = unix_connect(target_);
+      if (server < 0) {
+        close(client);
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      fds_.push_back(client);
+      fds_.push_back(server);
+      threads_.emplace_back([client, server] { pump(client, server); });
+    }
+  });
+}
+
+TcpToUnix::~TcpToUnix() {
+  shutdown(listener_, SHUT_RDWR);
+  close(listener_);
+  if (acceptor_.joinable()) acceptor_.join();
+  std::lock_guard lock(mutex_);
+  for (int fd : fds_) shutdown(fd, SHUT_RDWR);
+  for (auto& t : threads_) t.join();
+  for (int fd : fds_) close(fd);
+}
+
+std::string docker_tls_host() {
+  const char* p = std::getenv("BERTH_TEST_DOCKER_TLS_PORT");
+  return std::string("tcp://127.0.0.1:") + (p && *p ? p : "23760");
+}
+
+std::string docker_tls_file(const char* name) {
+  const char* d = std::getenv("BERTH_TEST_DOCKER_DIR");
+  return std::string(d && *d ? d : "/tmp/berth-test-dockerd") + "/tls/" + name;
+}
 
 }  // namespace berth::docker_test

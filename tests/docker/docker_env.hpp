@@ -58,4 +58,25 @@ class CutProxy {
   std::thread acceptor_;
 };
 
+// Plain TCP to the engine: 127.0.0.1:<port()> forwarded to a unix socket
+// (the test engine only listens on TCP with TLS).
+class TcpToUnix {
+ public:
+  explicit TcpToUnix(std::string target_path);
+  ~TcpToUnix();
+  int port() const { return port_; }
+
+ private:
+  std::string target_;
+  int listener_ = -1, port_ = 0;
+  std::mutex mutex_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+// The TLS endpoint of the test engine and its certificates.
+std::string docker_tls_host();             // tcp://127.0.0.1:23760
+std::string docker_tls_file(const char* name);  // ca.pem, cert.pem, key.pem
+
 }  // namespace berth::docker_test

@@ -9,8 +9,29 @@
 set -euo pipefail
 dir=${BERTH_TEST_DOCKER_DIR:-/tmp/berth-test-dockerd}
 sock=$dir/docker.sock
+# The same engine also listens on TCP with TLS (client certificates required),
+# with a CA and certificates made here: $dir/tls/{ca,cert,key,server-cert,server-key}.pem
+tls_port=${BERTH_TEST_DOCKER_TLS_PORT:-23760}
 docker_cli() { docker -H "unix://$sock" "$@"; }
 alive() { [ -S "$sock" ] && docker_cli version >/dev/null 2>&1; }
+
+make_certs() {
+  local t=$dir/tls
+  [ -f "$t/cert.pem" ] && return 0
+  mkdir -p "$t"
+  (
+    cd "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=berth-test-ca -keyout ca-key.pem -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server-key.pem -out server.csr
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+      -extfile server.ext -out server-cert.pem
+    openssl req -newkey rsa:2048 -nodes -subj /CN=berth-client -keyout key.pem -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+      -extfile client.ext -out cert.pem
+  ) >/dev/null 2>&1
+}
 
 case "${1:-}" in
 start)
@@ -21,7 +42,10 @@ start)
   mkdir -p "$dir"
   if ! alive; then
     [ "$(id -u)" = 0 ] || { echo "dockerd.sh: need root to run dockerd" >&2; exit 0; }
+    make_certs
     dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+      --host "tcp://127.0.0.1:$tls_port" --tlsverify --tlscacert "$dir/tls/ca.pem" \
+      --tlscert "$dir/tls/server-cert.pem" --tlskey "$dir/tls/server-key.pem" \
       --pidfile "$dir/docker.pid" --bridge=none --iptables=false --ip-masq=false \
       >"$dir/dockerd.log" 2>&1 &
     echo started >"$dir/owned"
