@@ -291,6 +291,23 @@ class Proxmox final : public sdk::Instance {
                  const std::string& after, std::vector<berth_event_type> events, const std::string& idempotent) {
     const auto limits = limits_of(call);
     const Guest g = resolve(ref, limits);
+    // While the op runs the poller leaves this guest alone: the op reports
+    // the change itself when its task completes, exactly once.
+    {
+      std::lock_guard lock(known_mutex_);
+      auto [it, fresh] = known_.try_emplace(g.vmid, Known{g, Clock::now()});
+      ++it->second.in_flight;
+    }
+    struct Done {
+      Proxmox* self;
+      int64_t vmid;
+      ~Done() {
+        std::lock_guard lock(self->known_mutex_);
+        auto& k = self->known_[vmid];
+        --k.in_flight;
+        k.changed_at = Clock::now();
+      }
+    } done{this, g.vmid};
     std::string upid;
     try {
       auto d = api_.call("POST", base(g) + "/status/" + action, limits, form);
@@ -366,7 +383,7 @@ class Proxmox final : public sdk::Instance {
         continue;
       }
       Known& k = it->second;
-      if (k.changed_at > poll_started) continue;
+      if (k.in_flight > 0 || k.changed_at > poll_started) continue;
       const std::string before = k.guest.status;
       k.guest = g;
       if (!emit || before == g.status) continue;
@@ -378,7 +395,8 @@ class Proxmox final : public sdk::Instance {
     }
     for (auto it = known_.begin(); it != known_.end();) {
       const bool node_answered = snap.answered.count(it->second.guest.node) > 0;
-      if (present.count(it->first) || !node_answered || it->second.changed_at > poll_started) {
+      if (present.count(it->first) || !node_answered || it->second.in_flight > 0 ||
+          it->second.changed_at > poll_started) {
         ++it;
         continue;
       }
@@ -390,7 +408,8 @@ class Proxmox final : public sdk::Instance {
 
   struct Known {
     Guest guest;
-    Clock::time_point changed_at;
+    Clock::time_point changed_at;  // last change an op made
+    int in_flight = 0;             // ops running on this guest
   };
 
   Config config_;
