@@ -91,4 +91,12 @@ TEST(Config, DefaultsPutEndpointsUnderTheRuntimeDir) {
 }
 
 }  // namespace
+TEST(Config, TheShippedExampleConfigParses) {
+  auto c = load_config_file(BERTH_SOURCE_DIR "/examples/deploy/berthd.json");
+  ASSERT_TRUE(c.is_ok()) << c.error().message();
+  ASSERT_EQ(c->providers.size(), 2u);
+  EXPECT_EQ(c->providers[0].name, "local");
+  EXPECT_TRUE(c->providers[0].required);
+}
+
 }  // namespace berth
