@@ -299,7 +299,15 @@ static berth_status start_locked(berth_instance *in, berth_call *call, service *
   pid_t pid = fork();
   if (pid < 0) return host->call_fail(call, BERTH_E_INTERNAL, strerror(errno));
   if (pid == 0) {
-    setsid(); /* its own process group: signals reach its children too */
+    setpgid(0, 0); /* its own process group: signals reach its children too */
+    /* The host may block or ignore signals (berthd blocks SIGTERM to sigwait
+     * for it): a service must start with the defaults, or it could not be
+     * stopped gracefully. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    for (int fd = 3; fd < 1024; ++fd) close(fd); /* not the host's sockets */
     int null = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (null >= 0) dup2(null, 0);
     if (out >= 0) { dup2(out, 1); dup2(out, 2); }
@@ -307,6 +315,9 @@ static berth_status start_locked(berth_instance *in, berth_call *call, service *
     execl(s->run, s->run, (char *)NULL);
     _exit(127);
   }
+  /* Also from the parent, so the group exists before any signal is sent to it
+   * (whichever of the two calls runs first wins; the other is a no-op). */
+  setpgid(pid, pid);
   s->pid = pid;
   s->has_exit = 0;
   s->started_ms = now_ms();

@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace {
 
@@ -62,8 +64,39 @@ TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
   auto st = c.call(R"({"op":"inspect","container":"hello"})");
   EXPECT_STREQ(st["result"]["state"].GetString(), "running");
   EXPECT_STREQ(st["result"]["routing"]["routes"][0]["alias"].GetString(), "hello");
-  auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":2})");
+  Subscriber sub(zmq, d.events_endpoint(), "container/svc/exited");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":5})");
   ASSERT_TRUE(stopped["ok"].GetBool());
+  // SIGTERM reaches the service's trap even though berthd blocks SIGTERM
+  // for itself: a graceful exit 0, long before the 5 s escalation.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  auto exited = sub.next(std::chrono::seconds(5));
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->body["exit_code"].GetInt(), 0);
   EXPECT_STREQ(c.call(R"({"op":"status","container":"hello"})")["result"]["state"].GetString(), "stopped");
   std::remove(BERTH_EXAMPLES_DIR "/plugin-c/demo/hello/log");
+}
+
+// berthd blocks SIGTERM in all its threads (it sigwaits for it); a service
+// must not inherit that, or no stop could be graceful. A shell resets its
+// mask itself, so the service here execs a plain program.
+TEST(PluginC, ServicesStartedByBerthdCanBeStoppedBySigterm) {
+  using namespace berth::testing;
+  make_service("plain");
+  std::ofstream(services_dir() + "/plain/run") << "#!/bin/sh\nexec sleep 600\n";
+  BerthdProcess d(fmt::format(R"({{"providers": [{{"name": "svc", "plugin": "{}",
+      "config": {{"dir": "{}", "poll_ms": 50}}}}]}})", BERTH_PLUGIN_C_SO, services_dir()));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  Client c(zmq, d.commands_endpoint());
+  Subscriber sub(zmq, d.events_endpoint(), "container/svc/exited");
+  ASSERT_TRUE(c.call(R"({"op":"start","container":"plain"})")["ok"].GetBool());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(c.call(R"({"op":"stop","container":"plain","timeout":5})")["ok"].GetBool());
+  auto exited = sub.next(std::chrono::seconds(10));
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->body["exit_code"].GetInt(), 128 + SIGTERM) << "SIGTERM, not the SIGKILL escalation";
+  fs::remove_all(services_dir() + "/plain");
 }
