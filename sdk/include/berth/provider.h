@@ -67,6 +67,10 @@
  *   be called from ANY thread, including threads the plugin created, and
  *   from inside an op. They never call back into the plugin, so holding a
  *   plugin lock while calling them cannot deadlock on the host side.
+ * - The host blocks SIGTERM and SIGINT in every thread (it waits for them
+ *   with sigwait). A plugin that forks processes must reset the child's
+ *   signal mask and dispositions before exec, or they cannot be stopped
+ *   gracefully; it should also close the host's descriptors (fd >= 3).
  *
  * ---------------------------------------------------------------------------
  * 4. Long operations, deadlines and cancellation
