@@ -1,6 +1,5 @@
 #include "commands/command_server.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <sys/eventfd.h>
@@ -8,11 +7,11 @@
 
 namespace berth {
 
-CommandServer::CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher,
-                             boost::asio::thread_pool& workers, Options options)
+CommandServer::CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler,
+                             Options options)
     : router_(zmq, zmq::socket_type::router),
       dispatcher_(dispatcher),
-      workers_(workers),
+      scheduler_(scheduler),
       options_(std::move(options)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
@@ -28,8 +27,7 @@ Status CommandServer::bind() {
     router_.set(zmq::sockopt::router_mandatory, 0);
     router_.bind(options_.endpoint);
   } catch (const zmq::error_t& e) {
-    return {Code::unavailable,
-            "cannot bind commands endpoint " + options_.endpoint + ": " + e.what()};
+    return {Code::unavailable, "cannot bind commands endpoint " + options_.endpoint + ": " + e.what()};
   }
   return {};
 }
@@ -56,8 +54,7 @@ void CommandServer::reply(Frames& envelope, const std::string& body) {
 }
 
 void CommandServer::run() {
-  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                             {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
   while (!stopping_) {
     auto wait = std::chrono::milliseconds(500);
     if (!pending_.empty()) {
@@ -71,9 +68,13 @@ void CommandServer::run() {
       // Drain what is there without blocking.
       for (;;) {
         Frames frames;
-        if (!zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait))
-          break;
-        on_request(std::move(frames));
+        if (!zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        // Last resort: a request that throws fails alone.
+        try {
+          on_request(std::move(frames));
+        } catch (const std::exception& e) {
+          spdlog::error("a command failed: {}", e.what());
+        }
       }
     }
     if (items[1].revents & ZMQ_POLLIN) {
@@ -83,6 +84,7 @@ void CommandServer::run() {
     drain_completions();
     expire(Clock::now());
   }
+  drain_completions();
   for (auto& [token, p] : pending_)
     reply(p.envelope, Dispatcher::error_reply(p.id_json, {Code::shutting_down, "berthd is stopping"}));
   pending_.clear();
@@ -90,11 +92,15 @@ void CommandServer::run() {
 
 void CommandServer::on_request(Frames frames) {
   if (frames.empty()) return;
-  // Everything up to the last empty delimiter (REQ) or the identity alone
-  // (DEALER) is the envelope; the last frame is the request.
+  // [identity, "", body] from REQ; [identity, body] from DEALER. The
+  // envelope goes back unchanged; exactly one body frame is a request.
+  const size_t body_at = frames.size() >= 2 && frames[1].size() == 0 ? 2 : 1;
   Frames envelope;
-  for (size_t i = 0; i + 1 < frames.size(); ++i) envelope.push_back(std::move(frames[i]));
-  const std::string body = frames.back().to_string();
+  for (size_t i = 0; i < body_at && i < frames.size(); ++i) envelope.push_back(std::move(frames[i]));
+  if (frames.size() != body_at + 1)
+    return reply(envelope, Dispatcher::error_reply("null", {Code::malformed_request,
+                                                            "a request is exactly one frame"}));
+  const std::string_view body(static_cast<const char*>(frames.back().data()), frames.back().size());
 
   std::string id_json;
   auto parsed = parse_request(body, id_json);
@@ -103,24 +109,86 @@ void CommandServer::on_request(Frames frames) {
     return reply(envelope, Dispatcher::error_reply(id_json, parsed.error()));
   }
   Request& r = *parsed;
-  if (stopping_) return reply(envelope, Dispatcher::error_reply(r.id_json, {Code::shutting_down, "berthd is stopping"}));
+  if (stopping_)
+    return reply(envelope, Dispatcher::error_reply(r.id_json, {Code::shutting_down, "berthd is stopping"}));
   if (is_inline(r.op)) return reply(envelope, dispatcher_.answer_inline(r));
-  if (pending_.size() >= options_.max_pending)
-    return reply(envelope, Dispatcher::error_reply(
-                               r.id_json, {Code::busy, "too many commands in flight; retry"}));
+  submit(std::move(r), std::move(envelope));
+}
 
+void CommandServer::submit(Request r, Frames envelope) {
   const auto deadline = Clock::now() + dispatcher_.deadline_for(r);
+  std::vector<Provider*> targets;
+  if (r.op == Op::list) {
+    auto t = dispatcher_.list_targets(r);
+    if (!t) return reply(envelope, Dispatcher::error_reply(r.id_json, t.error()));
+    targets = std::move(*t);
+  } else {
+    auto p = dispatcher_.resolve(r);
+    if (!p) return reply(envelope, Dispatcher::error_reply(r.id_json, p.error()));
+    targets.push_back(*p);
+  }
   const uint64_t token = next_token_++;
-  pending_.emplace(token, Pending{std::move(envelope), r.id_json, deadline + options_.late_slack});
-  boost::asio::post(workers_, [this, token, deadline, req = std::move(r)] {
-    std::string out = dispatcher_.execute(req, deadline);
-    {
-      std::lock_guard lock(done_mutex_);
-      done_.push_back({token, std::move(out)});
-    }
-    const uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof one);
-  });
+  const std::string id_json = r.id_json;
+  pending_.emplace(token, Pending{std::move(envelope), id_json, deadline + options_.late_slack});
+  if (r.op == Op::list) return submit_list(std::move(r), std::move(targets), token, deadline);
+
+  Provider* p = targets.front();
+  Scheduler::Job job;
+  job.provider = p;
+  job.lane = is_read(r.op) ? Scheduler::Lane::read : Scheduler::Lane::lifecycle;
+  if (job.lane == Scheduler::Lane::lifecycle)
+    job.key = dispatcher_.view().resolve(p->name(), *r.container).value_or(*r.container);
+  job.op = std::string(op_name(r.op));
+  job.container = r.container.value_or("");
+  job.deadline = deadline;
+  job.refused = [this, token, id_json](const Status& why) { complete(token, Dispatcher::error_reply(id_json, why)); };
+  job.run = [this, token, p, req = std::move(r)](const CallOptions& o) {
+    complete(token, dispatcher_.execute(req, *p, o));
+  };
+  if (Status st = scheduler_.submit(std::move(job)); !st) {
+    reply(pending_[token].envelope, Dispatcher::error_reply(id_json, st));
+    pending_.erase(token);
+  }
+}
+
+// A list over several providers: one read per provider, each in its own
+// provider's lane; the last to finish writes the reply.
+void CommandServer::submit_list(Request r, std::vector<Provider*> targets, uint64_t token,
+                                Clock::time_point deadline) {
+  struct Gather {
+    std::mutex mutex;
+    Request request;
+    Dispatcher::Listed results;
+    size_t left;
+  };
+  auto g = std::make_shared<Gather>();
+  g->request = std::move(r);
+  g->left = targets.size();
+  for (auto* p : targets) g->results.emplace_back(p, Status(Code::timeout, "no answer"));
+  auto settle = [this, g, token](size_t i, Result<std::vector<Container>> res) {
+    std::unique_lock lock(g->mutex);
+    g->results[i].second = std::move(res);
+    if (--g->left > 0) return;
+    lock.unlock();
+    complete(token, dispatcher_.list_reply(g->request, g->results));
+  };
+  if (targets.empty()) return complete(token, dispatcher_.list_reply(g->request, g->results));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Provider* p = targets[i];
+    Status st = scheduler_.submit({p, Scheduler::Lane::read, {}, "list", {}, deadline,
+                                   [settle, i, p](const CallOptions& o) { settle(i, p->list(o)); },
+                                   [settle, i](const Status& why) { settle(i, why); }});
+    if (!st) settle(i, st);
+  }
+}
+
+void CommandServer::complete(uint64_t token, std::string reply) {
+  {
+    std::lock_guard lock(done_mutex_);
+    done_.push_back({token, std::move(reply)});
+  }
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
 }
 
 void CommandServer::drain_completions() {
@@ -132,7 +200,7 @@ void CommandServer::drain_completions() {
   for (auto& c : done) {
     auto it = pending_.find(c.token);
     if (it == pending_.end()) {
-      spdlog::info("discarded a late command result (already answered with timeout)");
+      spdlog::debug("discarded a late command result (already answered with timeout)");
       continue;
     }
     reply(it->second.envelope, c.reply);
@@ -146,9 +214,8 @@ void CommandServer::expire(Clock::time_point now) {
       ++it;
       continue;
     }
-    reply(it->second.envelope,
-          Dispatcher::error_reply(it->second.id_json,
-                                  {Code::timeout, "no answer from the provider before the deadline"}));
+    reply(it->second.envelope, Dispatcher::error_reply(it->second.id_json,
+                                                       {Code::timeout, "no answer from the provider before the deadline"}));
     it = pending_.erase(it);
   }
 }

@@ -1,13 +1,13 @@
 // The command socket: a ROUTER, so plain REQ clients work unchanged while
-// requests are served concurrently. One thread owns the socket; plugin ops
-// run on the worker pool and come back through an eventfd-signalled queue.
-// Every request is answered exactly once: with its result, or with
-// `timeout` when its deadline passes first (a late result is discarded).
+// requests are served concurrently. One thread owns the socket; plugin calls
+// go to the scheduler and their replies come back through an
+// eventfd-signalled queue. Every request is answered exactly once: with its
+// result, or with `timeout` when its deadline passes first (a late result is
+// discarded).
 #pragma once
 
 #include "commands/dispatcher.hpp"
 
-#include <boost/asio/thread_pool.hpp>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -24,12 +24,10 @@ class CommandServer {
  public:
   struct Options {
     std::string endpoint;
-    size_t max_pending = 1024;
     std::chrono::milliseconds late_slack{250};  // lets the plugin's own timeout win
   };
 
-  CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher,
-                boost::asio::thread_pool& workers, Options options);
+  CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler, Options options);
   ~CommandServer();
 
   Status bind();
@@ -51,13 +49,16 @@ class CommandServer {
 
   void run();
   void on_request(Frames frames);
+  void submit(Request r, Frames envelope);
+  void submit_list(Request r, std::vector<Provider*> targets, uint64_t token, Clock::time_point deadline);
+  void complete(uint64_t token, std::string reply);
   void drain_completions();
   void expire(Clock::time_point now);
   void reply(Frames& envelope, const std::string& body);
 
   zmq::socket_t router_;
   const Dispatcher& dispatcher_;
-  boost::asio::thread_pool& workers_;
+  Scheduler& scheduler_;
   Options options_;
   int wake_fd_ = -1;  // eventfd: workers → server thread
   std::atomic<bool> stopping_{false};

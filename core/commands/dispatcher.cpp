@@ -36,11 +36,42 @@ constexpr std::array<std::pair<uint64_t, const char*>, 12> kCaps = {{
     {BERTH_CAP_STOP_SIGNAL, "stop_signal"}, {BERTH_CAP_KILL_SIGNAL, "kill_signal"},
 }};
 
+// What a provider's calls are doing: a stuck plugin shows here, with its op
+// and for how long.
+void write_calls(Writer& w, const Scheduler::Load& load) {
+  w.Key("calls");
+  w.StartObject();
+  w.Key("max");
+  w.Uint64(load.max_calls);
+  w.Key("running");
+  w.Uint64(load.running);
+  w.Key("queued");
+  w.Uint64(load.queued);
+  w.Key("in_flight");
+  w.StartArray();
+  for (size_t i = 0; i < load.calls.size() && i < 16; ++i) {
+    const auto& c = load.calls[i];
+    w.StartObject();
+    w.Key("op");
+    wire::write_string(w, c.op);
+    w.Key("container");
+    if (c.container.empty()) w.Null();
+    else wire::write_string(w, c.container);
+    w.Key("running_ms");
+    w.Int64(c.running.count());
+    w.Key("overdue");
+    w.Bool(c.overdue);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
 }  // namespace
 
-Dispatcher::Dispatcher(std::vector<Provider*> providers, StateView& view, Limits limits,
-                       const std::atomic<bool>& cancelled)
-    : providers_(std::move(providers)), view_(view), limits_(limits), cancelled_(cancelled) {}
+Dispatcher::Dispatcher(std::vector<Provider*> providers, StateView& view, const Scheduler& scheduler,
+                       const Pipeline* pipeline, Limits limits)
+    : providers_(std::move(providers)), view_(view), scheduler_(scheduler), pipeline_(pipeline), limits_(limits) {}
 
 std::string Dispatcher::error_reply(const std::string& id_json, const Status& st) {
   rapidjson::StringBuffer buf;
@@ -141,6 +172,25 @@ std::string Dispatcher::answer_inline(const Request& r) const {
           wire::write_string(w, v.reason);
           w.Key("containers");
           w.Uint64(v.containers.size());
+          write_calls(w, scheduler_.load(*p));
+          w.Key("repairs");
+          w.StartObject();
+          for (int k = 0; k < Repairs::kKinds; ++k) {
+            wire::write_string(w, Repairs::name(static_cast<Repairs::Kind>(k)));
+            w.Uint64(p->repairs().count(static_cast<Repairs::Kind>(k)));
+          }
+          w.EndObject();
+          if (pipeline_) {
+            const auto s = pipeline_->provider_stats(*p);
+            w.Key("polling");
+            w.Bool(s.polling);
+            w.Key("resyncs");
+            w.Uint64(s.resyncs);
+            w.Key("watch_failures");
+            w.Uint64(s.watch_failures);
+            w.Key("held_overflows");
+            w.Uint64(s.held_overflows);
+          }
           w.EndObject();
         }
         w.EndArray();
@@ -177,18 +227,15 @@ std::string Dispatcher::answer_inline(const Request& r) const {
   }
 }
 
-std::string Dispatcher::list(const Request& r, const CallOptions& o) const {
-  std::vector<Provider*> asked;
-  if (r.provider) {
-    auto p = resolve(r);
-    if (!p) return error_reply(r.id_json, p.error());
-    asked.push_back(*p);
-  } else {
-    asked = providers_;
-  }
-  std::vector<std::pair<Provider*, Result<std::vector<Container>>>> results;
-  for (auto* p : asked) results.emplace_back(p, p->list(o));
-  if (r.provider && !results.front().second)
+Result<std::vector<Provider*>> Dispatcher::list_targets(const Request& r) const {
+  if (!r.provider) return providers_;
+  auto p = resolve(r);
+  if (!p) return p.error();
+  return std::vector<Provider*>{*p};
+}
+
+std::string Dispatcher::list_reply(const Request& r, const Listed& results) const {
+  if (r.provider && results.size() == 1 && !results.front().second)
     return error_reply(r.id_json, results.front().second.error());
   return ok_reply(r.id_json, [&](Writer& w) {
     w.StartObject();
@@ -215,14 +262,13 @@ std::string Dispatcher::list(const Request& r, const CallOptions& o) const {
   });
 }
 
-std::string Dispatcher::execute(const Request& r, Clock::time_point deadline) const {
-  const CallOptions o{deadline, &cancelled_};
-  if (r.op == Op::list) return list(r, o);
-  auto found = resolve(r);
-  if (!found) return error_reply(r.id_json, found.error());
-  Provider& p = **found;
+std::string Dispatcher::execute(const Request& r, Provider& p, const CallOptions& o) const {
+  if (r.op == Op::list) {
+    Listed one;
+    one.emplace_back(&p, p.list(o));
+    return list_reply(r, one);
+  }
   const std::string& ref = *r.container;
-
   if (r.op == Op::inspect || r.op == Op::status) {
     auto c = r.op == Op::inspect ? p.inspect(ref, o) : p.status(ref, o);
     if (!c) return error_reply(r.id_json, c.error());

@@ -1,14 +1,15 @@
 // Turns a parsed request into its JSON reply: finds the provider, calls the
-// op with a deadline, and writes the result or the typed error.
+// op with the deadline the scheduler gives it, and writes the result or the
+// typed error. Knows nothing of sockets or threads.
 #pragma once
 
 #include "commands/request.hpp"
+#include "events/pipeline.hpp"
 #include "plugin/provider.hpp"
+#include "sched/scheduler.hpp"
 #include "state/state_view.hpp"
 
-#include <atomic>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,26 +22,32 @@ class Dispatcher {
     std::chrono::milliseconds stop_grace{10000};
   };
 
-  Dispatcher(std::vector<Provider*> providers, StateView& view, Limits limits,
-             const std::atomic<bool>& cancelled);
+  Dispatcher(std::vector<Provider*> providers, StateView& view, const Scheduler& scheduler,
+             const Pipeline* pipeline, Limits limits);
 
   // How long the client is promised an answer within.
   std::chrono::milliseconds deadline_for(const Request& r) const;
   // ping, version, providers, snapshot: cheap, no plugin call.
   std::string answer_inline(const Request& r) const;
-  // Every other op; blocks on the plugin, so it runs on a worker.
-  std::string execute(const Request& r, Clock::time_point deadline) const;
+  // The provider a container op goes to (the view tells when not named).
+  Result<Provider*> resolve(const Request& r) const;
+  // The providers a `list` asks: the named one, or all.
+  Result<std::vector<Provider*>> list_targets(const Request& r) const;
+  // Runs one plugin op; blocks; on a worker thread.
+  std::string execute(const Request& r, Provider& p, const CallOptions& o) const;
+  // The reply of a list over several providers.
+  using Listed = std::vector<std::pair<const Provider*, Result<std::vector<Container>>>>;
+  std::string list_reply(const Request& r, const Listed& results) const;
 
   static std::string error_reply(const std::string& id_json, const Status& st);
+  const StateView& view() const { return view_; }
 
  private:
-  Result<Provider*> resolve(const Request& r) const;
-  std::string list(const Request& r, const CallOptions& o) const;
-
   std::vector<Provider*> providers_;
   StateView& view_;
+  const Scheduler& scheduler_;
+  const Pipeline* pipeline_;
   Limits limits_;
-  const std::atomic<bool>& cancelled_;
 };
 
 }  // namespace berth

@@ -1,8 +1,10 @@
 #include "commands/request.hpp"
 
+#include "plugin/signals.hpp"
+
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <array>
 #include <fmt/format.h>
@@ -21,8 +23,78 @@ constexpr std::array<std::pair<Op, std::string_view>, 13> kOps = {{
 Status missing(std::string_view field, std::string_view what) {
   return {Code::missing_field, fmt::format("\"{}\": {}", field, what)};
 }
+Status invalid(std::string_view field, std::string_view what) {
+  return {Code::invalid_argument, fmt::format("\"{}\": {}", field, what)};
+}
+
+// Finds where the value of the top-level "id" starts and ends, from the
+// positions the reader has reached when its handler is called.
+struct IdSpan : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, IdSpan> {
+  const rapidjson::MemoryStream* stream = nullptr;
+  int depth = 0;
+  bool next_is_id = false, in_id = false, done = false;
+  int id_depth = 0;
+  size_t start = 0, end = 0;
+
+  bool Default() { return scalar(); }
+  bool scalar() {
+    if (next_is_id) {
+      next_is_id = false;
+      end = stream->Tell();
+      done = true;
+      return false;  // found: stop reading
+    }
+    return true;
+  }
+  bool String(const char*, rapidjson::SizeType, bool) { return scalar(); }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return scalar(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (depth == 1 && !in_id && std::string_view(s, n) == "id") {
+      next_is_id = true;
+      start = stream->Tell();
+    }
+    return true;
+  }
+  bool open() {
+    ++depth;
+    if (next_is_id) {
+      next_is_id = false;
+      in_id = true;
+      id_depth = depth;
+    }
+    return true;
+  }
+  bool close() {
+    if (in_id && depth == id_depth) {
+      end = stream->Tell();
+      done = true;
+      return false;
+    }
+    --depth;
+    return true;
+  }
+  bool StartObject() { return open(); }
+  bool EndObject(rapidjson::SizeType) { return close(); }
+  bool StartArray() { return open(); }
+  bool EndArray(rapidjson::SizeType) { return close(); }
+};
 
 }  // namespace
+
+std::optional<std::string_view> raw_id(std::string_view json) {
+  rapidjson::MemoryStream ms(json.data(), json.size());
+  IdSpan h;
+  h.stream = &ms;
+  rapidjson::Reader reader;
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag>(ms, h);
+  if (!h.done) return std::nullopt;
+  std::string_view raw = json.substr(h.start, h.end - h.start);
+  // From just after the key: skip the ':' and the whitespace around it.
+  while (!raw.empty() && (raw.front() == ':' || raw.front() == ' ' || raw.front() == '\t' ||
+                          raw.front() == '\n' || raw.front() == '\r'))
+    raw.remove_prefix(1);
+  return raw;
+}
 
 std::string_view op_name(Op op) {
   for (auto [o, name] : kOps)
@@ -34,58 +106,61 @@ bool is_inline(Op op) {
   return op == Op::ping || op == Op::version || op == Op::providers || op == Op::snapshot;
 }
 
+bool is_read(Op op) { return op == Op::list || op == Op::inspect || op == Op::status; }
+
 bool needs_container(Op op) { return !is_inline(op) && op != Op::list; }
 
 Result<Request> parse_request(std::string_view body, std::string& id_json) {
   id_json = "null";
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError())
-    return Status(Code::malformed_request,
-                  fmt::format("not JSON (error at offset {})", doc.GetErrorOffset()));
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  if (doc.HasParseError()) {
+    if (doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding)
+      return Status(Code::malformed_request, "request is not valid UTF-8");
+    return Status(Code::malformed_request, fmt::format("not JSON (error at offset {})", doc.GetErrorOffset()));
+  }
   if (!doc.IsObject()) return Status(Code::malformed_request, "request must be a JSON object");
 
   Request r;
-  if (auto it = doc.FindMember("id"); it != doc.MemberEnd()) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    it->value.Accept(w);
-    id_json.assign(buf.GetString(), buf.GetSize());
-    r.id_json = id_json;
-  }
+  if (doc.HasMember("id"))
+    if (auto raw = raw_id(body)) r.id_json = id_json = std::string(*raw);
+
   auto op = doc.FindMember("op");
-  if (op == doc.MemberEnd() || !op->value.IsString())
-    return missing("op", "required, a string");
+  if (op == doc.MemberEnd() || op->value.IsNull()) return missing("op", "required");
+  if (!op->value.IsString()) return invalid("op", "must be a string");
   const std::string_view name(op->value.GetString(), op->value.GetStringLength());
   bool known = false;
   for (auto [o, n] : kOps)
     if (n == name) r.op = o, known = true;
-  if (!known) return Status(Code::unknown_op, fmt::format("unknown op \"{}\"", name));
+  if (!known) return Status(Code::unknown_op, fmt::format("unknown op \"{}\"", name.substr(0, 64)));
 
   auto read_string = [&](const char* field, std::optional<std::string>& out) -> Status {
     auto it = doc.FindMember(field);
     if (it == doc.MemberEnd() || it->value.IsNull()) return {};
-    if (!it->value.IsString() || it->value.GetStringLength() == 0)
-      return missing(field, "must be a non-empty string");
+    if (!it->value.IsString() || it->value.GetStringLength() == 0) return invalid(field, "must be a non-empty string");
     out.emplace(it->value.GetString(), it->value.GetStringLength());
     return {};
   };
   for (auto [field, out] : {std::pair{"provider", &r.provider}, {"container", &r.container},
                             {"signal", &r.signal}})
     if (auto st = read_string(field, *out); !st) return st;
+  if (r.signal) {
+    auto sig = signals::normalize(*r.signal);
+    if (!sig) return invalid("signal", sig.error().message());
+    r.signal = std::move(*sig);
+  }
 
   if (auto it = doc.FindMember("timeout"); it != doc.MemberEnd() && !it->value.IsNull()) {
-    if (!it->value.IsInt() || it->value.GetInt() < 0)
-      return Status(Code::invalid_argument, "\"timeout\": must be a non-negative integer (seconds)");
-    r.timeout_s = it->value.GetInt();
+    if (!it->value.IsInt64() || it->value.GetInt64() < 0 || it->value.GetInt64() > kMaxTimeoutS)
+      return invalid("timeout", fmt::format("must be an integer from 0 to {} (seconds)", kMaxTimeoutS));
+    r.timeout_s = static_cast<int32_t>(it->value.GetInt64());
   }
   if (auto it = doc.FindMember("timeout_ms"); it != doc.MemberEnd() && !it->value.IsNull()) {
-    if (!it->value.IsInt64() || it->value.GetInt64() <= 0)
-      return Status(Code::invalid_argument, "\"timeout_ms\": must be a positive integer");
+    if (!it->value.IsInt64() || it->value.GetInt64() <= 0 || it->value.GetInt64() > kMaxTimeoutMs)
+      return invalid("timeout_ms", fmt::format("must be an integer from 1 to {}", kMaxTimeoutMs));
     r.timeout_ms = it->value.GetInt64();
   }
-  if (needs_container(r.op) && !r.container)
-    return missing("container", fmt::format("required by \"{}\"", name));
+  if (needs_container(r.op) && !r.container) return missing("container", fmt::format("required by \"{}\"", name));
   return r;
 }
 

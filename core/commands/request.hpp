@@ -12,27 +12,41 @@ namespace berth {
 
 enum class Op {
   ping, version, providers, snapshot,                                  // answered at once
-  list, inspect, status, start, stop, kill, pause, unpause, restart,   // run on workers
+  list, inspect, status,                                               // reads
+  start, stop, kill, pause, unpause, restart,                          // lifecycle
 };
 
 std::string_view op_name(Op op);
 // Ops that never call a plugin, answered on the server thread.
 bool is_inline(Op op);
+// Ops that read: they never wait behind lifecycle ops.
+bool is_read(Op op);
 // Ops that need "container".
 bool needs_container(Op op);
 
 struct Request {
-  std::string id_json = "null";  // the request's "id", echoed verbatim
+  std::string id_json = "null";  // the request's "id", as the client wrote it
   Op op = Op::ping;
   std::optional<std::string> provider;
   std::optional<std::string> container;
-  std::optional<std::string> signal;
+  std::optional<std::string> signal;  // normalized: "SIGTERM"
   std::optional<int32_t> timeout_s;   // stop/restart: grace before the kill
   std::optional<int64_t> timeout_ms;  // how long the client will wait
 };
 
+// Limits on request fields: beyond them the request is invalid_argument.
+inline constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
+inline constexpr int32_t kMaxTimeoutS = 24 * 3600;
+
 // Parses a request body. On failure `id_json` still holds the id when one
-// could be read, so the error reply can echo it.
+// could be read, so the error reply can echo it. Codes: malformed_request
+// (not JSON, not UTF-8, not an object), unknown_op, missing_field (a
+// required field is absent), invalid_argument (a field has the wrong type
+// or value).
 Result<Request> parse_request(std::string_view body, std::string& id_json);
+
+// The raw text of the top-level member "id" of a valid JSON object, exactly
+// as written (numbers keep every digit); nullopt when there is none.
+std::optional<std::string_view> raw_id(std::string_view json);
 
 }  // namespace berth

@@ -71,6 +71,7 @@ Status read_provider(const Value& v, const std::string& key, ProviderConfig& p) 
       if (!it->value.IsBool()) return key_error(sub, "expected true or false");
       p.required = it->value.GetBool();
     } else if (name == "poll_interval_ms") st = read_positive(it->value, sub, p.poll_interval_ms);
+    else if (name == "max_calls") st = read_positive(it->value, sub, p.max_calls);
     else return key_error(sub, "unknown key");
     if (!st) return st;
   }

@@ -17,6 +17,7 @@ struct ProviderConfig {
   std::string config_json;  // the instance's own config, passed verbatim
   bool required = false;    // berthd exits non-zero if this one fails to come up
   int poll_interval_ms = 5000;  // only for providers that cannot watch
+  int max_calls = 256;          // plugin calls of this instance at once
 };
 
 struct Config {
@@ -29,8 +30,8 @@ struct Config {
   int heartbeat_ms = 1000;
   int queue_capacity = 65536;     // events buffered between plugins and the publisher
   int pub_hwm = 100000;           // ZeroMQ send high-water mark per subscriber
-  int workers = 16;               // threads running plugin ops
-  int max_pending = 1024;         // commands queued or running before `busy`
+  int workers = 0;                // ignored since 0.2: threads start on demand
+  int max_pending = 1024;         // plugin calls waiting (not running) before `busy`
   int default_timeout_ms = 15000; // deadline of a command without "timeout_ms"
   int stop_grace_ms = 10000;      // added to a stop/restart's own timeout
   int shutdown_timeout_ms = 5000; // SIGTERM to exit, at most

@@ -4,6 +4,7 @@
 #include "ctl/table.hpp"
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -27,38 +28,13 @@ namespace {
 using Json = rapidjson::Document;
 using Value = rapidjson::Value;
 
-constexpr const char* kHelp = R"(usage: berthctl [global options] COMMAND [args]
-
-commands:
-  ps [-a] [--provider P]        containers across providers (-a: stopped too)
-  events [--filter K=V]... [--since-snapshot]
-                                live event stream; filters: provider=, type=, name=
-  inspect NAME                  full detail, as JSON
-  status NAME                   the container's state
-  start|stop|kill|pause|unpause|restart NAME
-                                [--provider P] [--timeout SECONDS] [--signal SIG]
-  providers                     provider instances, health and capabilities
-  ping                          is the daemon there?
-  version                       daemon and ABI versions
-
-global options:
-  --endpoint URL        command socket  (env BERTH_ENDPOINT; default ipc://RUNTIME_DIR/commands.sock)
-  --events-endpoint URL event socket    (env BERTH_EVENTS_ENDPOINT; default ipc://RUNTIME_DIR/events.sock)
-  --runtime-dir DIR     where the default endpoints live (env BERTH_RUNTIME_DIR)
-  --json                machine-readable output
-  --wait-ms N           how long to wait for the daemon (default: the op's own deadline + 5 s)
-
-exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 unavailable, 5 conflict,
-            6 unsupported, 7 timeout, 8 permission denied, 9 invalid argument
-)";
-
 struct Options {
   std::string command;
   std::vector<std::string> args;
-  std::string endpoint, events_endpoint;
+  std::string endpoint, events_endpoint, runtime_dir;
   std::optional<std::string> provider, signal;
   std::optional<int> timeout_s;
-  std::vector<std::pair<std::string, std::string>> filters;
+  std::vector<std::string> filters;
   bool json = false, all = false, since_snapshot = false;
   int wait_ms = 0;
 };
@@ -73,54 +49,86 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? v : fallback;
 }
 
+// The command line, with each command's own options: an option another
+// command takes (`ps --timeout 5`) is an error, not silently ignored.
 Options parse_args(int argc, char** argv) {
   Options o;
-  std::string runtime_dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(a + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&]() {
-      const std::string v = value();
-      try {
-        size_t used = 0;
-        const int n = std::stoi(v, &used);
-        if (used == v.size() && n >= 0) return n;
-      } catch (...) {
-      }
-      usage_error(a + " needs a non-negative integer, not \"" + v + "\"");
-    };
-    if (a == "--help" || a == "-h") std::fputs(kHelp, stdout), std::exit(kOk);
-    else if (a == "--endpoint") o.endpoint = value();
-    else if (a == "--events-endpoint") o.events_endpoint = value();
-    else if (a == "--runtime-dir") runtime_dir = value();
-    else if (a == "--json") o.json = true;
-    else if (a == "--wait-ms") o.wait_ms = number();
-    else if (a == "--provider") o.provider = value();
-    else if (a == "--signal" || a == "-s") o.signal = value();
-    else if (a == "--timeout" || a == "-t") o.timeout_s = number();
-    else if (a == "-a" || a == "--all") o.all = true;
-    else if (a == "--since-snapshot") o.since_snapshot = true;
-    else if (a == "--filter" || a == "-f") {
-      const std::string f = value();
-      const auto eq = f.find('=');
-      if (eq == std::string::npos || eq == 0) usage_error("--filter takes KEY=VALUE, not \"" + f + "\"");
-      const std::string key = f.substr(0, eq);
-      if (key != "provider" && key != "type" && key != "name")
-        usage_error("--filter key must be provider, type or name, not \"" + key + "\"");
-      o.filters.emplace_back(key, f.substr(eq + 1));
-    } else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
-    else if (o.command.empty()) o.command = a;
-    else o.args.push_back(a);
+  CLI::App app{"berthctl: the command-line client of berthd (docs/protocol.md)", "berthctl"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may come after the command too
+  app.footer(
+      "exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 unavailable, 5 conflict,\n"
+      "            6 unsupported, 7 timeout, 8 permission denied, 9 invalid argument");
+  app.add_option("--endpoint", o.endpoint,
+                 "command socket (env BERTH_ENDPOINT; default ipc://RUNTIME_DIR/commands.sock)");
+  app.add_option("--events-endpoint", o.events_endpoint,
+                 "event socket (env BERTH_EVENTS_ENDPOINT; default ipc://RUNTIME_DIR/events.sock)");
+  app.add_option("--runtime-dir", o.runtime_dir, "where the default endpoints live (env BERTH_RUNTIME_DIR)");
+  app.add_flag("--json", o.json, "machine-readable output");
+  app.add_option("--wait-ms", o.wait_ms, "how long to wait for the daemon (default: the op's deadline + 5 s)")
+      ->check(CLI::NonNegativeNumber);
+
+  auto provider = [&](CLI::App* c) { c->add_option("--provider", o.provider, "the provider instance"); };
+  auto name = [&](CLI::App* c) { c->add_option("NAME", o.args, "container: name, id or id prefix")->required()->expected(1); };
+  auto timeout = [&](CLI::App* c) {
+    c->add_option("-t,--timeout", o.timeout_s, "seconds to wait before killing")->check(CLI::NonNegativeNumber);
+  };
+  auto signal = [&](CLI::App* c) { c->add_option("-s,--signal", o.signal, "SIGTERM, TERM, 15, ..."); };
+
+  auto* ps = app.add_subcommand("ps", "containers across providers");
+  ps->add_flag("-a,--all", o.all, "stopped ones too");
+  provider(ps);
+  auto* events = app.add_subcommand("events", "live event stream");
+  events->add_option("-f,--filter", o.filters, "KEY=VALUE; keys: provider, type, name (repeatable)");
+  events->add_flag("--since-snapshot", o.since_snapshot, "first print the current state");
+  provider(events);
+  for (const char* c : {"inspect", "status", "start", "pause", "unpause"}) {
+    auto* sub = app.add_subcommand(c, std::string(c) == "inspect" ? "full detail, as JSON"
+                                      : std::string(c) == "status" ? "the container's state"
+                                                                   : std::string(c) + " a container");
+    name(sub);
+    provider(sub);
   }
-  if (o.command.empty()) usage_error("no command given");
-  if (runtime_dir.empty()) runtime_dir = default_runtime_dir();
-  if (o.endpoint.empty())
-    o.endpoint = env_or("BERTH_ENDPOINT", "ipc://" + runtime_dir + "/commands.sock");
+  auto* stop = app.add_subcommand("stop", "stop a container (signal, wait, then kill)");
+  name(stop);
+  provider(stop);
+  timeout(stop);
+  signal(stop);
+  auto* restart = app.add_subcommand("restart", "stop, then start");
+  name(restart);
+  provider(restart);
+  timeout(restart);
+  auto* kill = app.add_subcommand("kill", "send a signal (default SIGKILL)");
+  name(kill);
+  provider(kill);
+  signal(kill);
+  app.add_subcommand("providers", "provider instances, health, calls and capabilities");
+  app.add_subcommand("ping", "is the daemon there?");
+  app.add_subcommand("version", "daemon and ABI versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(kOk);
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    std::exit(kOk);
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
+  }
+  o.command = app.get_subcommands().front()->get_name();
+  for (const auto& f : o.filters) {
+    const auto eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) usage_error("--filter takes KEY=VALUE, not \"" + f + "\"");
+    const std::string key = f.substr(0, eq);
+    if (key != "provider" && key != "type" && key != "name")
+      usage_error("--filter key must be provider, type or name, not \"" + key + "\"");
+  }
+  if (o.runtime_dir.empty()) o.runtime_dir = default_runtime_dir();
+  if (o.endpoint.empty()) o.endpoint = env_or("BERTH_ENDPOINT", "ipc://" + o.runtime_dir + "/commands.sock");
   if (o.events_endpoint.empty())
-    o.events_endpoint = env_or("BERTH_EVENTS_ENDPOINT", "ipc://" + runtime_dir + "/events.sock");
+    o.events_endpoint = env_or("BERTH_EVENTS_ENDPOINT", "ipc://" + o.runtime_dir + "/events.sock");
   return o;
 }
 
@@ -261,7 +269,6 @@ int cmd_providers(Daemon& d, const Options& o) {
 }
 
 int cmd_container_op(Daemon& d, const Options& o) {
-  if (o.args.size() != 1) usage_error(o.command + " takes exactly one container NAME");
   auto r = request(o.command.c_str());
   add(r, "container", o.args[0]);
   if (o.provider) add(r, "provider", *o.provider);
@@ -283,7 +290,8 @@ int cmd_container_op(Daemon& d, const Options& o) {
 }
 
 bool matches(const Options& o, const Value& ev) {
-  for (const auto& [key, want] : o.filters) {
+  for (const auto& f : o.filters) {
+    const std::string key = f.substr(0, f.find('=')), want = f.substr(f.find('=') + 1);
     std::string have = key == "provider" ? str(ev, "provider")
                        : key == "type"   ? str(ev, "type")
                                          : str(ev["container"], "name");
@@ -293,7 +301,12 @@ bool matches(const Options& o, const Value& ev) {
 }
 
 void print_event(const Options& o, const Value& ev) {
-  if (o.json) return (void)std::printf("%s\n", to_json(ev, false).c_str());
+  if (o.json) {
+    // One line per event, flushed: a pipe reader sees each as it happens.
+    std::printf("%s\n", to_json(ev, false).c_str());
+    std::fflush(stdout);
+    return;
+  }
   const auto& c = ev["container"];
   std::string extra;
   if (ev["exit_code"].IsInt()) extra = fmt::format(" exit_code={}", ev["exit_code"].GetInt());
@@ -350,7 +363,7 @@ int cmd_events(Daemon& d, const Options& o) {
         std::printf("%s  %-8s provider  %s %s\n", str(ev, "time").c_str(), str(ev, "provider").c_str(),
                     str(ev, "state").c_str(), str(ev, "reason").c_str());
       else if (o.json) std::printf("%s\n", to_json(ev, false).c_str());
-      std::fflush(stdout);
+      std::fflush(stdout);  // every line, also when piped
       continue;
     }
     if (o.provider && str(ev, "provider") != *o.provider) continue;
@@ -372,10 +385,7 @@ int run(int argc, char** argv) {
     else std::printf("pong (seq %llu)\n", (unsigned long long)reply["result"]["seq"].GetUint64());
     return kOk;
   }
-  static const std::set<std::string> container_ops = {"inspect", "status",  "start", "stop", "kill",
-                                                      "pause",   "unpause", "restart"};
-  if (container_ops.count(c)) return cmd_container_op(d, o);
-  usage_error("unknown command \"" + c + "\"");
+  return cmd_container_op(d, o);  // the parser admits no other command
 }
 
 }  // namespace

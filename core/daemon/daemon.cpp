@@ -2,15 +2,21 @@
 
 #include "commands/command_server.hpp"
 #include "events/pipeline.hpp"
+#include "events/publisher.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/provider.hpp"
+#include "sched/scheduler.hpp"
+#include "sched/threads.hpp"
 #include "state/state_view.hpp"
 
-#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -19,6 +25,19 @@
 
 namespace berth {
 namespace fs = std::filesystem;
+
+namespace {
+// What shutdown works on: everything run_daemon set up.
+struct Running {
+  Scheduler& scheduler;
+  CommandServer& commands;
+  Pipeline& pipeline;
+  Threads& threads;
+  std::vector<std::unique_ptr<Provider>>& providers;
+  std::map<std::string, std::shared_ptr<Plugin>>& plugins;
+};
+int shut_down(const Config& config, Running run);
+}  // namespace
 
 std::vector<ProviderConfig> resolve_providers(const Config& config) {
   auto find_in_dirs = [&](const std::string& plugin) -> std::string {
@@ -56,14 +75,14 @@ std::vector<ProviderConfig> resolve_providers(const Config& config) {
 
 namespace {
 
-// Refuses the process a clean exit if shutdown hangs (a plugin ignoring
-// cancellation): the bound is promised in docs/operator.md.
+// The last resort if shutdown hangs outside any plugin call (those are
+// bounded one by one below): the bound is promised in docs/operator.md.
 void arm_shutdown_watchdog(std::chrono::milliseconds budget) {
   std::thread([budget] {
     std::this_thread::sleep_for(budget);
     std::fprintf(stderr, "berthd: shutdown took longer than %lld ms; exiting now\n",
                  static_cast<long long>(budget.count()));
-    std::_Exit(1);
+    std::_Exit(kExitUnclean);
   }).detach();
 }
 
@@ -84,8 +103,55 @@ bool make_runtime_dir(const std::string& dir) {
     spdlog::error("cannot create runtime dir {}: {}", dir, ec.message());
     return false;
   }
-  chmod(dir.c_str(), 0750);  // the sockets' access is the directory's access
+  // The sockets' access is the directory's access: a failed chmod leaves
+  // them open to whoever the directory already admits, so it is fatal.
+  if (chmod(dir.c_str(), 0750) != 0) {
+    spdlog::error("cannot restrict runtime dir {} to 0750: {}", dir, std::strerror(errno));
+    return false;
+  }
   return true;
+}
+
+// Creates an instance on its own thread, so a plugin whose create() hangs
+// costs that instance, not the daemon's start.
+Result<std::unique_ptr<Provider>> create_bounded(Threads& threads, std::shared_ptr<Plugin> plugin,
+                                                 const ProviderConfig& want, ProviderListener& listener,
+                                                 std::chrono::milliseconds budget) {
+  struct Outcome {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::optional<Result<std::unique_ptr<Provider>>> result;
+    bool abandoned = false;
+  };
+  auto out = std::make_shared<Outcome>();
+  const bool started = threads.run([out, plugin, want, &listener, budget] {
+    auto r = Provider::create(plugin, want.name, want.config_json, listener, CallOptions::within(budget));
+    std::lock_guard lock(out->mutex);
+    if (out->abandoned) {
+      // Too late: the daemon went on without it. Keep the instance (and its
+      // library) alive rather than destroy what may still be running.
+      if (r) r->release();
+      return;
+    }
+    out->result.emplace(std::move(r));
+    out->done.notify_all();
+  });
+  if (!started) return Status(Code::internal, "provider " + want.name + ": no thread to create it");
+  std::unique_lock lock(out->mutex);
+  if (!out->done.wait_for(lock, budget + std::chrono::seconds(1), [&] { return out->result.has_value(); })) {
+    out->abandoned = true;
+    return Status(Code::timeout, fmt::format("provider {} ({}): create did not return within {} ms",
+                                             want.name, plugin->name(), budget.count()));
+  }
+  return std::move(*out->result);
+}
+
+// What a provider is still doing: "stop(web) for 12.3 s, ...".
+std::string describe_calls(const Scheduler::Load& load) {
+  std::vector<std::string> parts;
+  for (const auto& c : load.calls)
+    parts.push_back(fmt::format("{}({}) for {:.1f} s", c.op, c.container, c.running.count() / 1000.0));
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace
@@ -94,21 +160,22 @@ int run_daemon(const Config& config) {
   const bool uses_ipc = config.events_endpoint.rfind("ipc://", 0) == 0 ||
                         config.commands_endpoint.rfind("ipc://", 0) == 0;
   if (uses_ipc && !make_runtime_dir(config.runtime_dir)) return kExitBind;
+  if (config.workers > 0) spdlog::warn("config: workers is ignored: berthd starts threads as calls need them");
 
   // Load each plugin file once; instances share it.
   std::map<std::string, std::shared_ptr<Plugin>> plugins;
   StateView view;
   zmq::context_t zmq(1);
-  boost::asio::thread_pool workers(static_cast<size_t>(config.workers));
-  Pipeline pipeline(zmq, view, workers,
-                    {config.events_endpoint, std::chrono::milliseconds(config.heartbeat_ms),
-                     static_cast<size_t>(config.queue_capacity), config.pub_hwm,
-                     std::chrono::milliseconds(config.default_timeout_ms)});
+  Threads threads;
+  Scheduler scheduler(threads, {static_cast<size_t>(config.max_pending)});
+  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm});
+  Pipeline pipeline(publisher, view, scheduler,
+                    {std::chrono::milliseconds(config.heartbeat_ms), static_cast<size_t>(config.queue_capacity),
+                     static_cast<size_t>(config.queue_capacity), std::chrono::milliseconds(config.default_timeout_ms)});
   std::vector<std::unique_ptr<Provider>> providers;
   std::vector<ProviderConfig> wanted = resolve_providers(config);
   if (wanted.empty())
-    spdlog::warn("no provider configured and no plugin found in {}",
-                 fmt::join(config.plugin_dirs, ", "));
+    spdlog::warn("no provider configured and no plugin found in {}", fmt::join(config.plugin_dirs, ", "));
 
   for (const auto& want : wanted) {
     auto& plugin = plugins[want.plugin];
@@ -124,43 +191,37 @@ int run_daemon(const Config& config) {
       spdlog::info("loaded plugin {} {} (ABI {}.{}) from {}", plugin->name(), plugin->version(),
                    plugin->abi_major(), plugin->abi_minor(), plugin->path().string());
     }
-    auto created = Provider::create(plugin, want.name, want.config_json, pipeline,
-                                    CallOptions::within(std::chrono::milliseconds(config.default_timeout_ms)));
+    auto created = create_bounded(threads, plugin, want, pipeline,
+                                  std::chrono::milliseconds(config.default_timeout_ms));
     if (!created) {
       spdlog::error("{}", created.error().message());
       if (want.required) return kExitProvider;
       continue;
     }
-    pipeline.add_provider(**created, std::chrono::milliseconds(want.poll_interval_ms));
+    Provider& p = **created;
+    // A plugin that asks to be serialized gets one call at a time.
+    scheduler.add_provider(p, p.serialized() ? 1 : static_cast<size_t>(want.max_calls));
+    pipeline.add_provider(p, std::chrono::milliseconds(want.poll_interval_ms));
     providers.push_back(std::move(*created));
   }
 
-  if (auto st = pipeline.bind(); !st) {
+  if (auto st = publisher.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }
-  std::atomic<bool> cancelled{false};
   std::vector<Provider*> raw;
   for (auto& p : providers) raw.push_back(p.get());
-  Dispatcher dispatcher(raw, view,
+  Dispatcher dispatcher(raw, view, scheduler, &pipeline,
                         {std::chrono::milliseconds(config.default_timeout_ms),
-                         std::chrono::milliseconds(config.stop_grace_ms)},
-                        cancelled);
-  CommandServer commands(zmq, dispatcher, workers,
-                         {config.commands_endpoint, static_cast<size_t>(config.max_pending)});
+                         std::chrono::milliseconds(config.stop_grace_ms)});
+  CommandServer commands(zmq, dispatcher, scheduler, {config.commands_endpoint});
   if (auto st = commands.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }
-  pipeline.start();
+  pipeline.start();  // starts each provider's watch or polling
   commands.start();
 
-  for (auto& p : providers) {
-    if (!p->supports(BERTH_CAP_WATCH)) continue;
-    if (auto st = p->watch_start(CallOptions::within(std::chrono::milliseconds(config.default_timeout_ms)));
-        !st)
-      spdlog::error("provider {}: watch failed: {}", p->name(), st.message());
-  }
   std::vector<std::string> names;
   for (auto& p : providers) names.push_back(p->name() + "(" + p->plugin().name() + ")");
   std::printf("berthd %s ready\n  events:    %s\n  commands:  %s\n  providers: %s\n", BERTH_VERSION,
@@ -168,22 +229,85 @@ int run_daemon(const Config& config) {
               names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")).c_str());
   std::fflush(stdout);
 
-  std::error_code ec_ignored;
   const int sig = wait_for_signal();
   spdlog::info("signal {} received; shutting down", sig);
-  arm_shutdown_watchdog(std::chrono::milliseconds(config.shutdown_timeout_ms));
-  cancelled = true;
-  commands.stop();
-  for (auto& p : providers) p->watch_stop();
-  pipeline.stop();  // publishes what plugins emitted, then "stopping"
-  workers.join();
-  providers.clear();  // destroy instances before their libraries unload
-  plugins.clear();
+  return shut_down(config, {scheduler, commands, pipeline, threads, providers, plugins});
+}
+
+namespace {
+// Bounded by shutdown_timeout_ms: every instance that is not stuck is
+// destroyed; each stuck one is named with its op and how long it ran.
+int shut_down(const Config& config, Running run) {
+  const auto budget = std::chrono::milliseconds(config.shutdown_timeout_ms);
+  const auto deadline = Clock::now() + budget;
+  arm_shutdown_watchdog(budget + std::chrono::seconds(3));
+  run.scheduler.shutdown();  // running calls see call_cancelled; queued ones are refused
+  run.commands.stop();       // pending requests get `shutting_down`
+
+  // watch_stop for every instance at once, each bounded by the deadline.
+  struct Stopped {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<bool> done;
+  };
+  auto stopped = std::make_shared<Stopped>();
+  stopped->done.assign(run.providers.size(), false);
+  for (size_t i = 0; i < run.providers.size(); ++i) {
+    Provider* p = run.providers[i].get();
+    if (!run.threads.run([p, i, stopped] {
+          p->watch_stop();
+          std::lock_guard lock(stopped->mutex);
+          stopped->done[i] = true;
+          stopped->cv.notify_all();
+        }))
+      spdlog::error("provider {}: no thread to stop its watch", p->name());
+  }
+  {
+    std::unique_lock lock(stopped->mutex);
+    stopped->cv.wait_until(lock, deadline, [&] {
+      return std::all_of(stopped->done.begin(), stopped->done.end(), [](bool b) { return b; });
+    });
+  }
+  run.pipeline.stop();  // publishes what plugins emitted, then "stopping"
+
+  bool clean = true;
+  std::set<const Plugin*> keep_loaded;
+  for (size_t i = 0; i < run.providers.size(); ++i) {
+    auto& p = run.providers[i];
+    const bool idle = run.scheduler.wait_idle(*p, deadline);
+    bool watch_done;
+    {
+      std::lock_guard lock(stopped->mutex);
+      watch_done = stopped->done[i];
+    }
+    if (idle && watch_done) {
+      p.reset();  // destroy(), before its library unloads
+      continue;
+    }
+    clean = false;
+    const auto load = run.scheduler.load(*p);
+    spdlog::error("provider {} ({}) is stuck and is not destroyed: {}{}", p->name(), p->plugin().name(),
+                  watch_done ? "" : "watch_stop has not returned; ", describe_calls(load));
+    keep_loaded.insert(&p->plugin());
+    p.release();  // its threads may still be inside the plugin
+  }
+  for (auto it = run.plugins.begin(); it != run.plugins.end();)
+    it = keep_loaded.count(it->second.get()) ? std::next(it) : run.plugins.erase(it);
   // A leftover ipc socket file would make clients wait for a dead daemon.
+  std::error_code ignored;
   for (const auto* ep : {&config.events_endpoint, &config.commands_endpoint})
-    if (ep->rfind("ipc://", 0) == 0) fs::remove(ep->substr(6), ec_ignored);
+    if (ep->rfind("ipc://", 0) == 0) fs::remove(ep->substr(6), ignored);
+  if (!clean) {
+    // Stuck plugin threads still run: leave without running destructors
+    // under their feet.
+    spdlog::error("stopped, leaving stuck providers behind");
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(kExitUnclean);
+  }
   spdlog::info("stopped");
   return kExitOk;
 }
+}  // namespace
 
 }  // namespace berth

@@ -16,6 +16,7 @@ enum ExitCode : int {
   kExitUsage = 2,     // bad command line
   kExitProvider = 3,  // a provider marked "required" did not come up
   kExitBind = 4,      // an endpoint could not be bound
+  kExitUnclean = 5,   // shutdown left a stuck provider behind (named in the log)
 };
 
 // The providers to create: the config's list, or (empty list) one instance

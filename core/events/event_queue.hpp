@@ -1,12 +1,15 @@
-// The bounded queue between plugin threads (many producers) and the
-// publisher thread (one consumer). A full queue blocks producers: events are
-// never dropped; how often that happened is counted and published.
+// The queue between plugin threads (many producers) and the sequencer thread
+// (one consumer). Bounded by count: a full queue blocks producers, so events
+// are never dropped; how often that happened is counted and published. Its
+// memory grows with what it holds, not with its capacity (a deque's blocks
+// are allocated as items arrive and freed as they leave).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -15,44 +18,32 @@ namespace berth {
 template <class T>
 class BoundedQueue {
  public:
-  explicit BoundedQueue(size_t capacity) : ring_(capacity ? capacity : 1) {}
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity ? capacity : 1) {}
 
   // Blocks while full. Returns false (item not queued) once closed.
-  bool push(T item) {
-    std::unique_lock lock(mutex_);
-    if (size_ == ring_.size() && !closed_) {
-      blocked_total_.fetch_add(1, std::memory_order_relaxed);
-      not_full_.wait(lock, [&] { return size_ < ring_.size() || closed_; });
-    }
-    if (closed_) return false;
-    ring_[(head_ + size_) % ring_.size()] = std::move(item);
-    ++size_;
-    // Wake the consumer only if it sleeps: while it drains a batch, pushes
-    // cost no futex call.
-    const bool wake = consumer_waiting_;
-    lock.unlock();
-    if (wake) not_empty_.notify_one();
-    return true;
-  }
+  bool push(T item) { return push_impl(std::move(item), true); }
+  // Never blocks: for items the consumer needs to make progress (results of
+  // its own requests), which must not wait behind a full queue of events.
+  bool push_now(T item) { return push_impl(std::move(item), false); }
 
   // Moves up to `max` items into `out` (cleared first), waiting until
   // `until` for the first one. Returns false when closed and drained.
   bool pop_batch(std::vector<T>& out, size_t max, std::chrono::steady_clock::time_point until) {
     out.clear();
     std::unique_lock lock(mutex_);
-    if (size_ == 0 && !closed_) {
+    if (items_.empty() && !closed_) {
       consumer_waiting_ = true;
-      not_empty_.wait_until(lock, until, [&] { return size_ > 0 || closed_; });
+      not_empty_.wait_until(lock, until, [&] { return !items_.empty() || closed_; });
       consumer_waiting_ = false;
     }
-    while (size_ > 0 && out.size() < max) {
-      out.push_back(std::move(ring_[head_]));
-      head_ = (head_ + 1) % ring_.size();
-      --size_;
+    while (!items_.empty() && out.size() < max) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
     }
-    const bool alive = !(closed_ && size_ == 0 && out.empty());
+    const bool alive = !(closed_ && items_.empty() && out.empty());
+    const bool wake = producers_waiting_ > 0 && !out.empty();
     lock.unlock();
-    if (!out.empty()) not_full_.notify_all();
+    if (wake) not_full_.notify_all();
     return alive;
   }
 
@@ -68,18 +59,37 @@ class BoundedQueue {
 
   size_t depth() const {
     std::lock_guard lock(mutex_);
-    return size_;
+    return items_.size();
   }
-  size_t capacity() const { return ring_.size(); }
+  size_t capacity() const { return capacity_; }
   uint64_t blocked_total() const { return blocked_total_.load(std::memory_order_relaxed); }
 
  private:
+  bool push_impl(T&& item, bool may_block) {
+    std::unique_lock lock(mutex_);
+    if (may_block && items_.size() >= capacity_ && !closed_) {
+      blocked_total_.fetch_add(1, std::memory_order_relaxed);
+      ++producers_waiting_;
+      not_full_.wait(lock, [&] { return items_.size() < capacity_ || closed_; });
+      --producers_waiting_;
+    }
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    // Wake the consumer only if it sleeps: while it drains a batch, pushes
+    // cost no futex call.
+    const bool wake = consumer_waiting_;
+    lock.unlock();
+    if (wake) not_empty_.notify_one();
+    return true;
+  }
+
+  const size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
-  std::vector<T> ring_;
-  size_t head_ = 0, size_ = 0;
+  std::deque<T> items_;
   bool closed_ = false;
   bool consumer_waiting_ = false;  // one consumer: set around its wait
+  size_t producers_waiting_ = 0;
   std::atomic<uint64_t> blocked_total_{0};
 };
 

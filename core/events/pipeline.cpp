@@ -1,53 +1,59 @@
 #include "events/pipeline.hpp"
 
-#include <boost/asio/post.hpp>
+#include "sched/scheduler.hpp"
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 namespace berth {
 
+using namespace std::chrono_literals;
+
 struct Pipeline::Track {
   Provider* provider = nullptr;
-  bool polled = false;                      // cannot watch: listed every poll interval
-  std::chrono::milliseconds poll_interval;
-  bool holding = false;             // events wait in `held` until the list is in
+  std::chrono::milliseconds poll_interval{5000};
+  bool can_watch = false, can_list = false;
+
+  // Watching: the plugin's stream reports events and UP/DOWN.
+  bool watch_started = false, watch_pending = false;
+  int watch_failures = 0;
+  std::optional<Clock::time_point> watch_due;
+
+  // Listing: a baseline after UP, or a poll.
+  bool holding = false;  // events wait in `held` until the list is in
+  bool list_pending = false, relist = false;
   std::vector<Event> held;
-  uint64_t generation = 0;          // of the newest sync; older results are stale
-  bool has_baseline = false;
+  bool held_overflow = false;
+  uint64_t generation = 0;  // of the newest list; older results are stale
   std::optional<Clock::time_point> sync_due;
+  bool reported = false;  // some up/down was published (polling decides it)
+
+  // Polling: per container id, when the newest applied observation of it
+  // (a list or a status) was taken.
+  std::unordered_map<std::string, Clock::time_point> observed;
+
+  bool polling() const { return !watch_started && can_list; }
+
+  // Read by other threads.
+  std::atomic<uint64_t> resyncs{0}, held_overflows{0}, failures{0};
+  std::atomic<bool> polled{false};
 };
 
-Pipeline::Pipeline(zmq::context_t& zmq, StateView& view, boost::asio::thread_pool& workers,
-                   Options options)
-    : pub_(zmq, zmq::socket_type::pub),
-      view_(view),
-      workers_(workers),
-      options_(std::move(options)),
-      queue_(options_.queue_capacity),
-      writer_(body_) {}
+Pipeline::Pipeline(EventSink& sink, StateView& view, Scheduler& scheduler, Options options)
+    : sink_(sink), view_(view), scheduler_(scheduler), options_(options), queue_(options_.queue_capacity) {}
 
 Pipeline::~Pipeline() { stop(); }
 
-Status Pipeline::bind() {
-  try {
-    pub_.set(zmq::sockopt::sndhwm, options_.pub_hwm);
-    pub_.set(zmq::sockopt::linger, 1000);
-    pub_.bind(options_.endpoint);
-  } catch (const zmq::error_t& e) {
-    return {Code::unavailable, "cannot bind events endpoint " + options_.endpoint + ": " + e.what()};
-  }
-  return {};
-}
-
 void Pipeline::add_provider(Provider& provider, std::chrono::milliseconds poll_interval) {
-  const bool polled = !provider.supports(BERTH_CAP_WATCH);
   auto t = std::make_unique<Track>();
   t->provider = &provider;
-  t->polled = polled;
   t->poll_interval = poll_interval;
-  if (polled && provider.supports(BERTH_CAP_LIST)) t->sync_due = Clock::now();
+  t->can_watch = provider.supports(BERTH_CAP_WATCH);
+  t->can_list = provider.supports(BERTH_CAP_LIST);
   view_.add_provider(provider.name());
   tracks_.push_back(std::move(t));
 }
@@ -56,7 +62,7 @@ Pipeline::Track& Pipeline::track(Provider* p) {
   for (auto& t : tracks_)
     if (t->provider == p) return *t;
   // Registered providers only; anything else is a bug in the daemon.
-  throw std::logic_error("event from an unregistered provider " + p->name());
+  throw std::logic_error("message from an unregistered provider " + p->name());
 }
 
 void Pipeline::start() {
@@ -70,35 +76,56 @@ void Pipeline::stop() {
   thread_.join();
 }
 
-bool Pipeline::on_event(Provider& from, Event event) {
-  return queue_.push(EventItem{&from, std::move(event)});
-}
+bool Pipeline::on_event(Provider& from, Event event) { return queue_.push(EventItem{&from, std::move(event)}); }
 
 void Pipeline::on_state(Provider& from, berth_provider_state state, const std::string& reason) {
-  queue_.push(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
+  queue_.push_now(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
+}
+
+void Pipeline::on_op(Provider& from, const OpNotice& notice, const CallOptions& o) {
+  // A provider that cannot watch reports nothing by itself: ask it, now,
+  // while this op still holds its container, so the next op cannot race the
+  // answer and the event is queued before the client hears "ok".
+  if (!notice.done || !from.supports(BERTH_CAP_STATUS)) return;
+  const Track* t = nullptr;
+  for (const auto& k : tracks_)
+    if (k->provider == &from) t = k.get();
+  if (t == nullptr || !t->polled.load()) return;
+  const auto started = Clock::now();
+  auto status = from.status(notice.ref, CallOptions::within(std::chrono::seconds(10), o.stop));
+  queue_.push_now(StatusItem{&from, notice.ref, started, std::move(status)});
 }
 
 Pipeline::Stats Pipeline::stats() const {
   return {queue_.depth(), queue_.capacity(), queue_.blocked_total(), published_.load()};
 }
 
+Pipeline::ProviderStats Pipeline::provider_stats(const Provider& p) const {
+  for (const auto& t : tracks_)
+    if (t->provider == &p) return {t->resyncs.load(), t->held_overflows.load(), t->failures.load(), t->polled.load()};
+  return {};
+}
+
 void Pipeline::run() {
+  for (auto& t : tracks_) begin(*t);
   std::vector<Item> batch;
   batch.reserve(256);
   auto next_heartbeat = Clock::now();
   for (;;) {
-    auto wake = next_heartbeat;
-    for (auto& t : tracks_)
-      if (t->sync_due) wake = std::min(wake, *t->sync_due);
-    const bool alive = queue_.pop_batch(batch, 256, wake);
+    const bool alive = queue_.pop_batch(batch, 256, std::min(next_heartbeat, next_due()));
     for (auto& item : batch) {
-      if (auto* e = std::get_if<EventItem>(&item)) handle(*e);
-      else if (auto* s = std::get_if<StateItem>(&item)) handle(*s);
-      else if (auto* y = std::get_if<SyncItem>(&item)) handle(*y);
+      // Last resort: one bad message fails itself, not the daemon.
+      try {
+        std::visit([this](auto& i) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(i)>, std::monostate>) handle(i);
+        }, item);
+      } catch (const std::exception& e) {
+        spdlog::error("sequencer: a message was dropped: {}", e.what());
+      }
     }
     if (!alive) break;
     const auto now = Clock::now();
-    run_due_syncs(now);
+    run_due(now);
     if (now >= next_heartbeat) {
       publish_heartbeat();
       next_heartbeat = now + options_.heartbeat;
@@ -109,102 +136,239 @@ void Pipeline::run() {
     for (const auto& e : t->held) publish_event(*t->provider, e, Origin::engine);
     t->held.clear();
   }
-  publish_stopping();
+  sink_.stopping(view_.seq());
 }
 
-void Pipeline::handle(EventItem& item) {
-  Track& t = track(item.provider);
-  if (t.holding) t.held.push_back(std::move(item.event));
-  else publish_event(*item.provider, item.event, Origin::engine);
+// ----------------------------------------------------------- the schedule
+
+void Pipeline::begin(Track& t) {
+  if (t.can_watch) start_watch(t);
+  else if (t.can_list) t.sync_due = Clock::now();
+  else publish_provider_state(t, true, "can neither watch nor list: no events");
+  t.polled = t.polling();
 }
 
-void Pipeline::handle(StateItem& item) {
-  publish_provider_state(*item.provider, item.up, item.reason);
-  Track& t = track(item.provider);
-  if (item.up) start_sync(t);
+Clock::time_point Pipeline::next_due() const {
+  auto due = Clock::time_point::max();
+  for (const auto& t : tracks_) {
+    if (t->sync_due && !t->list_pending) due = std::min(due, *t->sync_due);
+    if (t->watch_due && !t->watch_pending) due = std::min(due, *t->watch_due);
+  }
+  return due;
 }
+
+void Pipeline::run_due(Clock::time_point now) {
+  for (auto& t : tracks_) {
+    if (t->watch_due && *t->watch_due <= now && !t->watch_pending) start_watch(*t);
+    if (t->sync_due && *t->sync_due <= now && !t->list_pending) start_sync(*t);
+  }
+}
+
+void Pipeline::start_watch(Track& t) {
+  t.watch_due.reset();
+  t.watch_pending = true;
+  Provider* p = t.provider;
+  const auto deadline = Clock::now() + options_.list_timeout;
+  auto done = [this, p](Status st) { queue_.push_now(WatchItem{p, std::move(st)}); };
+  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, "watch", {}, deadline,
+                                     [p, done](const CallOptions& o) { done(p->watch_start(o)); }, done});
+  if (!queued) done(queued);
+}
+
+void Pipeline::handle(WatchItem& item) {
+  Track& t = track(item.provider);
+  t.watch_pending = false;
+  if (item.started) {
+    if (t.watch_failures > 0) spdlog::info("provider {}: watching again", t.provider->name());
+    t.watch_started = true;
+    t.watch_failures = 0;
+    t.polled = false;
+    if (!t.list_pending) t.sync_due.reset();  // the plugin's UP starts the sync now
+    return;
+  }
+  if (item.started.code() == Code::shutting_down) return;
+  // Capped exponential backoff: 1 s, 2 s, 4 s, ... up to watch_retry_max.
+  const auto backoff = std::min<std::chrono::milliseconds>(
+      options_.watch_retry_max, 1000ms * (1 << std::min(t.watch_failures, 15)));
+  ++t.watch_failures;
+  ++t.failures;
+  spdlog::error("provider {}: watch failed: {}; retrying in {} ms{}", t.provider->name(),
+                item.started.message(), backoff.count(), t.can_list ? ", polling meanwhile" : "");
+  t.watch_due = Clock::now() + backoff;
+  if (!t.reported || view_.up(t.provider->name()))
+    publish_provider_state(t, false, "watch failed: " + item.started.message());
+  if (t.can_list && !t.sync_due && !t.list_pending) t.sync_due = Clock::now();
+  t.polled = t.polling();
+}
+
+// ----------------------------------------------------------- listing
 
 void Pipeline::start_sync(Track& t) {
   t.sync_due.reset();
+  if (t.list_pending) {
+    t.relist = true;  // after the one under way
+    return;
+  }
   t.holding = true;
+  t.list_pending = true;
   const uint64_t generation = ++t.generation;
   Provider* p = t.provider;
-  const auto deadline = options_.list_timeout;
-  boost::asio::post(workers_, [this, p, generation, deadline] {
-    auto listed = p->list(CallOptions::within(deadline));
-    // If the daemon is stopping the queue refuses this; the held events are
-    // then flushed by run() as they are.
-    queue_.push(SyncItem{p, generation, std::move(listed)});
-  });
+  const std::string name = p->name();
+  auto done = [this, p, generation](Clock::time_point started, Result<std::vector<Container>> r) {
+    queue_.push_now(ListItem{p, generation, started, std::move(r)});
+  };
+  auto body = [this, p, name, done](const CallOptions& o) {
+    const auto started = Clock::now();
+    auto listed = p->list(o);
+    if (listed && p->supports(BERTH_CAP_INSPECT)) {
+      // A container that stopped while nobody watched: its exit time is in
+      // the engine's detail (Docker's list lacks it), so the resync event
+      // can carry it.
+      for (auto& c : *listed) {
+        if (c.state != BERTH_STATE_STOPPED || c.finished_unix_ms > 0) continue;
+        auto before = view_.state_of(name, c.id);
+        if (!before || (*before != BERTH_STATE_RUNNING && *before != BERTH_STATE_PAUSED)) continue;
+        if (auto full = p->inspect(c.id, o)) {
+          c.finished_unix_ms = full->finished_unix_ms;
+          if (full->exit_code) c.exit_code = full->exit_code;
+        }
+      }
+    }
+    done(started, std::move(listed));
+  };
+  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, "list", {},
+                                     Clock::now() + options_.list_timeout, body,
+                                     [done](const Status& why) { done(Clock::now(), why); }});
+  if (!queued) done(Clock::now(), queued);
 }
 
-void Pipeline::handle(SyncItem& item) {
+std::set<std::string> Pipeline::leave_alone(Track& t, Clock::time_point taken, const std::vector<Container>& seen) {
+  std::set<std::string> ids;
+  for (const auto& e : t.held) ids.insert(e.container_id);
+  for (const auto& [id, at] : t.observed)
+    if (at > taken) ids.insert(id);
+  for (const auto& c : seen)
+    if (!ids.count(c.id)) t.observed[c.id] = taken;
+  return ids;
+}
+
+void Pipeline::handle(ListItem& item) {
   Track& t = track(item.provider);
-  if (item.generation != t.generation) return;  // a newer sync is under way
+  if (item.generation != t.generation) return;  // a newer list is under way
+  t.list_pending = false;
   Provider& p = *item.provider;
+  const bool polled = t.polling();
+  if (t.held_overflow) {
+    // Held events were dropped: this list may predate them. List again; the
+    // new list reflects them, and the diff publishes what they said.
+    t.held_overflow = false;
+    start_sync(t);
+    return;
+  }
   if (!item.listed) {
-    spdlog::warn("provider {}: list for resync failed: {}; retrying in 2s", p.name(),
-                 item.listed.error().message());
-    t.sync_due = Clock::now() + std::chrono::seconds(2);
+    const auto retry = polled ? t.poll_interval : std::chrono::milliseconds(2000);
+    if (item.listed.error().code() != Code::shutting_down) {
+      spdlog::warn("provider {}: list failed: {}; retrying in {} ms", p.name(),
+                   item.listed.error().message(), retry.count());
+      t.sync_due = Clock::now() + retry;
+    }
+    if (polled && (!t.reported || view_.up(p.name())))
+      publish_provider_state(t, false, item.listed.error().message());
   } else {
-    std::set<std::string> pending;
-    for (const auto& e : t.held) pending.insert(e.container_id);
-    if (t.has_baseline)
-      for (const auto& e : view_.diff(p.name(), *item.listed, pending))
-        publish_event(p, e, Origin::resync);
-    view_.rebase(p.name(), *item.listed, pending);
-    t.has_baseline = true;
-    if (t.polled) t.sync_due = Clock::now() + t.poll_interval;
+    if (polled && !view_.up(p.name()))
+      publish_provider_state(t, true, fmt::format("polling every {} ms", t.poll_interval.count()));
+    const auto alone = leave_alone(t, item.started, *item.listed);
+    if (view_.synced(p.name())) {
+      const auto events = view_.diff(p.name(), *item.listed, alone);
+      if (!events.empty() && !polled) ++t.resyncs;
+      for (const auto& e : events) publish_event(p, e, polled ? Origin::poll : Origin::resync);
+    }
+    view_.rebase(p.name(), *item.listed, alone);
+    if (polled) t.sync_due = Clock::now() + t.poll_interval;
+    // Containers gone from a whole list need no observation time.
+    std::erase_if(t.observed, [&](const auto& kv) { return !view_.state_of(p.name(), kv.first).has_value(); });
   }
   for (const auto& e : t.held) publish_event(p, e, Origin::engine);
   t.held.clear();
+  t.held.shrink_to_fit();
   t.holding = false;
+  if (t.relist) {
+    t.relist = false;
+    start_sync(t);
+  }
 }
 
-void Pipeline::run_due_syncs(Clock::time_point now) {
-  for (auto& t : tracks_)
-    if (t->sync_due && *t->sync_due <= now && !t->holding) start_sync(*t);
+// ----------------------------------------------------------- ops
+
+void Pipeline::handle(StatusItem& item) {
+  Track& t = track(item.provider);
+  Provider& p = *item.provider;
+  if (!view_.synced(p.name())) return;  // the first list is the baseline
+  if (!item.status) {
+    if (item.status.error().code() != Code::not_found) return;  // the next poll will tell
+    // Gone: removed by the op (or by someone else).
+    auto id = view_.resolve(p.name(), item.ref);
+    if (!id) return;
+    if (t.holding || leave_alone(t, item.started, {}).count(*id)) return;
+    t.observed.erase(*id);
+    Event e;
+    e.type = BERTH_EVENT_DESTROYED;
+    e.raw_action = "resync";
+    e.container_id = *id;
+    publish_event(p, e, Origin::poll);
+    return;
+  }
+  const std::vector<Container> one{*item.status};
+  auto alone = leave_alone(t, item.started, one);
+  for (const auto& e : view_.diff(p.name(), one, alone, false)) publish_event(p, e, Origin::poll);
+  view_.rebase(p.name(), one, alone, false);
 }
 
-void Pipeline::send(std::string_view topic) {
-  pub_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore);
-  pub_.send(zmq::const_buffer(body_.GetString(), body_.GetSize()), zmq::send_flags::none);
-  published_.fetch_add(1, std::memory_order_relaxed);
+// ----------------------------------------------------------- engine reports
+
+void Pipeline::handle(EventItem& item) {
+  Track& t = track(item.provider);
+  if (!t.holding) return publish_event(*item.provider, item.event, Origin::engine);
+  if (t.held.size() >= options_.held_max) {
+    if (!t.held_overflow)
+      spdlog::warn("provider {}: more than {} events arrived during its sync; listing again instead",
+                   item.provider->name(), options_.held_max);
+    t.held_overflow = true;
+    ++t.held_overflows;
+    t.held.clear();
+    return;
+  }
+  t.held.push_back(std::move(item.event));
 }
 
-wire::Writer& Pipeline::fresh_body() {
-  body_.Clear();
-  writer_.Reset(body_);
-  return writer_;
+void Pipeline::handle(StateItem& item) {
+  Track& t = track(item.provider);
+  publish_provider_state(t, item.up, item.reason);
+  if (item.up) start_sync(t);
 }
+
+// ----------------------------------------------------------- publishing
 
 void Pipeline::publish_event(Provider& p, const Event& e, Origin origin) {
   const auto applied = view_.apply(p.name(), e);
-  wire::write_event(fresh_body(),
-                    {p.name(), e, applied.seq, applied.state, origin == Origin::resync});
-  wire::container_topic(topic_, p.name(), e.type);
-  send(topic_);
+  sink_.container_event(p.name(), e, applied.seq, applied.state, origin);
+  published_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Pipeline::publish_provider_state(Provider& p, bool up, const std::string& reason) {
+void Pipeline::publish_provider_state(Track& t, bool up, const std::string& reason) {
+  Provider& p = *t.provider;
+  t.reported = true;
   const uint64_t seq = view_.set_provider_state(p.name(), up, reason);
   spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "provider {} is {}{}{}", p.name(),
               up ? "up" : "down", reason.empty() ? "" : ": ", reason);
-  wire::write_provider_message(fresh_body(), seq, p.name(), p.plugin().name(), up, reason);
-  send(wire::provider_topic(p.name(), up));
+  sink_.provider_state(p.name(), p.plugin().name(), up, reason, seq);
+  published_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Pipeline::publish_heartbeat() {
   const auto s = stats();
   const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_);
-  wire::write_heartbeat(fresh_body(), {view_.seq(), uptime.count(), s.queue_depth,
-                                       s.queue_capacity, s.emit_blocked_total});
-  send(wire::kHeartbeatTopic);
-}
-
-void Pipeline::publish_stopping() {
-  wire::write_stopping(fresh_body(), view_.seq());
-  send(wire::kStoppingTopic);
+  sink_.heartbeat({view_.seq(), uptime.count(), s.queue_depth, s.queue_capacity, s.emit_blocked_total});
 }
 
 }  // namespace berth

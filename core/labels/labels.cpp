@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <map>
 
 namespace berth::labels {
@@ -48,11 +49,18 @@ std::optional<bool> parse_bool(std::string_view s) {
   return std::nullopt;
 }
 
+// The whole of `s` as a non-negative integer; nothing on overflow or junk.
+template <class T>
+std::optional<T> whole_number(std::string_view s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v < 0) return std::nullopt;
+  return v;
+}
+
 std::optional<int> parse_port(std::string_view s) {
-  std::string v = trim(s);
-  if (v.empty() || v.size() > 5 || !std::all_of(v.begin(), v.end(), ::isdigit)) return std::nullopt;
-  int p = std::stoi(v);
-  return p >= 1 && p <= 65535 ? std::optional<int>(p) : std::nullopt;
+  auto p = whole_number<int>(trim(s));
+  return p && *p >= 1 && *p <= 65535 ? p : std::nullopt;
 }
 
 std::string quoted(std::string_view key, std::string_view value, std::string_view what) {
@@ -89,28 +97,36 @@ void infer_target(Route& r, const Facts& f, const std::string& network) {
 }  // namespace
 
 std::optional<int64_t> parse_duration_ms(std::string_view text) {
-  std::string s = trim(text);
+  const std::string s = trim(text);
   if (s.empty()) return std::nullopt;
-  if (std::all_of(s.begin(), s.end(), ::isdigit)) return std::stoll(s) * 1000;
-  int64_t total = 0;
+  // A bare number is seconds.
+  if (auto secs = whole_number<int64_t>(s)) {
+    if (*secs > kMaxDurationMs / 1000) return std::nullopt;
+    return *secs * 1000;
+  }
+  // Go-style units: "1h30m", "2.5s", "250ms". Numbers are read without any
+  // throwing or locale-dependent conversion; every bad form is nullopt.
+  double total = 0;
   size_t i = 0;
   while (i < s.size()) {
-    size_t start = i;
+    const size_t start = i;
     while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return std::nullopt;
-    const double n = std::stod(s.substr(start, i - start));
-    size_t unit_start = i;
+    double n = 0;
+    auto [end, ec] = std::from_chars(s.data() + start, s.data() + i, n, std::chars_format::fixed);
+    if (start == i || ec != std::errc() || end != s.data() + i) return std::nullopt;
+    const size_t unit_start = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    const std::string unit = s.substr(unit_start, i - unit_start);
+    const std::string_view unit(s.data() + unit_start, i - unit_start);
     double scale;
     if (unit == "ms") scale = 1;
     else if (unit == "s") scale = 1000;
     else if (unit == "m") scale = 60000;
     else if (unit == "h") scale = 3600000;
     else return std::nullopt;
-    total += static_cast<int64_t>(n * scale);
+    total += n * scale;
+    if (!(total <= static_cast<double>(kMaxDurationMs))) return std::nullopt;
   }
-  return total;
+  return static_cast<int64_t>(total);
 }
 
 Facts facts_of(const sdk::Container& c) {
@@ -124,7 +140,7 @@ Facts facts_of(const sdk::Container& c) {
   auto integer = [](const rapidjson::Value& o, const char* k) {
     auto it = o.FindMember(k);
     return it != o.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : 0;
-  };
+  };  // a port of the wrong type is 0: unknown
   auto string = [](const rapidjson::Value& o, const char* k) {
     auto it = o.FindMember(k);
     return it != o.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString()) : std::string();

@@ -70,7 +70,9 @@ struct Routing {
 
 Routing parse(const sdk::Labels& labels, const Facts& facts);
 
-// "30s", "5m", "1h30m", "250ms", or a bare number of seconds.
+// "30s", "5m", "1h30m", "250ms", or a bare number of seconds; at most
+// kMaxDurationMs. nullopt for anything else (never throws).
+inline constexpr int64_t kMaxDurationMs = 366LL * 24 * 3600 * 1000;
 std::optional<int64_t> parse_duration_ms(std::string_view s);
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;

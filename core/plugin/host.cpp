@@ -1,11 +1,11 @@
 // The host's half of the ABI: the service table every plugin receives.
-// Everything here is callable from any plugin thread.
+// Everything here is callable from any plugin thread, and nothing here lets
+// an exception out: these functions are called from C.
 #include "plugin/abi_copy.hpp"
 #include "plugin/provider.hpp"
+#include "plugin/signals.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
 
 namespace berth {
 namespace {
@@ -17,60 +17,91 @@ spdlog::level::level_enum to_spdlog(berth_log_level level) {
     case BERTH_LOG_INFO: return spdlog::level::info;
     case BERTH_LOG_WARN: return spdlog::level::warn;
     case BERTH_LOG_ERROR: return spdlog::level::err;
+    default: break;
   }
   return spdlog::level::info;
 }
 
-void host_log(berth_host_ctx* ctx, berth_log_level level, const char* message) {
-  auto& logger = ctx ? ctx->provider->logger() : spdlog::default_logger();
-  logger->log(to_spdlog(level), "{}", message ? message : "");
+void host_log(berth_host_ctx* ctx, berth_log_level level, const char* message) noexcept {
+  try {
+    std::string text = message ? std::string(message, strnlen(message, 8192)) : std::string();
+    repair_utf8(text);
+    auto& logger = ctx ? ctx->provider->logger() : spdlog::default_logger();
+    logger->log(to_spdlog(level), "{}", text);
+  } catch (...) {
+  }
 }
 
-berth_status host_emit(berth_host_ctx* ctx, const berth_event* event) {
+berth_status host_emit(berth_host_ctx* ctx, const berth_event* event) noexcept {
   if (ctx == nullptr) return BERTH_E_INVALID_ARGUMENT;
   Provider& p = *ctx->provider;
-  auto copied = event_from_abi(event);
-  if (!copied) {
-    p.logger()->warn("dropped malformed event: {}", copied.error().message());
-    return BERTH_E_INVALID_ARGUMENT;
+  try {
+    RepairSet seen = 0;
+    auto copied = event_from_abi(event, seen);
+    p.note_repairs(seen, "event");
+    if (!copied) {
+      p.logger()->warn("dropped malformed event: {}", copied.error().message());
+      return BERTH_E_INVALID_ARGUMENT;
+    }
+    return p.listener().on_event(p, std::move(*copied)) ? BERTH_OK : BERTH_E_CANCELLED;
+  } catch (const std::exception& e) {
+    p.logger()->error("event dropped: {}", e.what());
+    return BERTH_E_INTERNAL;
   }
-  return p.listener().on_event(p, std::move(*copied)) ? BERTH_OK : BERTH_E_CANCELLED;
 }
 
-void host_provider_state(berth_host_ctx* ctx, berth_provider_state state,
-                         const char* reason) {
+void host_provider_state(berth_host_ctx* ctx, berth_provider_state state, const char* reason) noexcept {
   if (ctx == nullptr) return;
   Provider& p = *ctx->provider;
-  p.listener().on_state(p, state, reason ? reason : "");
+  try {
+    std::string why = reason ? std::string(reason, strnlen(reason, BERTH_MAX_TEXT)) : std::string();
+    repair_utf8(why);
+    p.listener().on_state(p, state == BERTH_PROVIDER_UP ? BERTH_PROVIDER_UP : BERTH_PROVIDER_DOWN, why);
+  } catch (const std::exception& e) {
+    p.logger()->error("provider state report dropped: {}", e.what());
+  }
 }
 
-berth_status host_call_fail(berth_call* call, berth_status code, const char* message) {
-  if (call != nullptr) {
+berth_status host_call_fail(berth_call* call, berth_status code, const char* message) noexcept {
+  if (call == nullptr) return code;
+  try {
     const Code c = code_from_abi(code);
-    call->failure = Status(c, message && *message ? message : std::string(code_name(c)));
+    std::string text = message && *message ? std::string(message, strnlen(message, BERTH_MAX_TEXT))
+                                           : std::string(code_name(c));
+    repair_utf8(text);
+    call->failure = Status(c, std::move(text));
+  } catch (...) {
   }
   return code;
 }
 
-int64_t host_call_remaining_ms(const berth_call* call) {
-  if (call == nullptr) return 0;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      call->options.deadline - Clock::now());
-  return std::max<int64_t>(0, left.count());
+int64_t host_call_remaining_ms(const berth_call* call) noexcept { return call ? call->remaining_ms() : 0; }
+
+int host_call_cancelled(const berth_call* call) noexcept { return call ? call->cancelled() : 1; }
+
+int host_call_wait(const berth_call* call, int64_t ms) noexcept {
+  if (call == nullptr) return 1;
+  try {
+    return call->wait(ms) ? 1 : 0;
+  } catch (...) {
+    return call->cancelled();
+  }
 }
 
-int host_call_cancelled(const berth_call* call) {
-  return call && call->options.cancelled &&
-         call->options.cancelled->load(std::memory_order_relaxed);
+int host_call_cancel_fd(const berth_call* call) noexcept { return call ? call->cancel_fd() : -1; }
+
+int host_signal_number(const char* signal) noexcept {
+  return signal ? signals::number(std::string_view(signal, strnlen(signal, 64))) : 0;
 }
 
 }  // namespace
 
 const berth_host& host_services() {
   static const berth_host table = {
-      sizeof(berth_host),   BERTH_ABI_MAJOR,        BERTH_ABI_MINOR,
-      &host_log,            &host_emit,             &host_provider_state,
-      &host_call_fail,      &host_call_remaining_ms, &host_call_cancelled,
+      sizeof(berth_host),       BERTH_ABI_MAJOR,        BERTH_ABI_MINOR,
+      &host_log,                &host_emit,             &host_provider_state,
+      &host_call_fail,          &host_call_remaining_ms, &host_call_cancelled,
+      &host_call_wait,          &host_call_cancel_fd,   &host_signal_number,
   };
   return table;
 }

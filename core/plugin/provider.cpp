@@ -1,6 +1,6 @@
 #include "plugin/provider.hpp"
 
-#include "plugin/abi_copy.hpp"
+#include "plugin/signals.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,33 +10,47 @@ namespace {
 
 // Collects what a plugin hands to its container sink.
 struct Collector {
+  Provider& provider;
   std::vector<Container> items;
-  Status error;
-  static int sink(void* self, const berth_container* c) {
+  std::optional<Status> refused;  // of the last refused container
+  static int sink(void* self, const berth_container* c) noexcept {
     auto& me = *static_cast<Collector*>(self);
-    auto copied = container_from_abi(c);
-    if (!copied) {
-      me.error = copied.error();
-      return 1;
+    try {
+      RepairSet seen = 0;
+      auto copied = container_from_abi(c, seen);
+      me.provider.note_repairs(seen, "container");
+      if (!copied) {
+        me.refused = copied.error();
+        return BERTH_SINK_CONTINUE;  // one bad container does not hide the others
+      }
+      me.items.push_back(std::move(*copied));
+      return BERTH_SINK_CONTINUE;
+    } catch (const std::bad_alloc&) {
+      me.refused = Status(Code::internal, "out of memory copying a container");
+      return BERTH_SINK_STOP;
     }
-    me.items.push_back(std::move(*copied));
-    return 0;
   }
 };
 
-std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
-  auto logger = spdlog::default_logger()->clone(name);
-  return logger;
-}
-
 }  // namespace
 
-Provider::Provider(std::shared_ptr<const Plugin> plugin, std::string name,
-                   ProviderListener& listener)
+std::string_view lifecycle_name(LifecycleOp op) {
+  switch (op) {
+    case LifecycleOp::start: return "start";
+    case LifecycleOp::stop: return "stop";
+    case LifecycleOp::kill: return "kill";
+    case LifecycleOp::pause: return "pause";
+    case LifecycleOp::unpause: return "unpause";
+    case LifecycleOp::restart: return "restart";
+  }
+  return "?";
+}
+
+Provider::Provider(std::shared_ptr<const Plugin> plugin, std::string name, ProviderListener& listener)
     : plugin_(std::move(plugin)),
       name_(std::move(name)),
       listener_(listener),
-      logger_(make_logger(name_)) {}
+      logger_(spdlog::default_logger()->clone(name_)) {}
 
 Result<std::unique_ptr<Provider>> Provider::create(std::shared_ptr<const Plugin> plugin,
                                                    std::string instance_name,
@@ -44,14 +58,12 @@ Result<std::unique_ptr<Provider>> Provider::create(std::shared_ptr<const Plugin>
                                                    ProviderListener& listener,
                                                    const CallOptions& options) {
   std::unique_ptr<Provider> p(new Provider(std::move(plugin), std::move(instance_name), listener));
-  berth_call call{options, {}};
+  berth_call call(options);
   berth_instance* inst = nullptr;
-  const auto rc = p->plugin_->ops().create(p->name_.c_str(), config_json.c_str(), &p->ctx_,
-                                           &call, &inst);
+  const auto rc = p->plugin_->ops().create(p->name_.c_str(), config_json.c_str(), &p->ctx_, &call, &inst);
   if (rc != BERTH_OK || inst == nullptr) {
     const Code code = rc == BERTH_OK ? Code::internal : code_from_abi(rc);
-    const std::string why = call.failure.is_ok() ? std::string(code_name(code))
-                                                 : call.failure.message();
+    const std::string why = call.failure.is_ok() ? std::string(code_name(code)) : call.failure.message();
     return Status(code, fmt::format("provider {} ({}): {}", p->name_, p->plugin_->name(), why));
   }
   p->instance_ = inst;
@@ -77,47 +89,64 @@ Provider::~Provider() {
   plugin_->ops().destroy(instance_);
 }
 
+void Provider::note_repairs(RepairSet seen, std::string_view what) {
+  for (int k = 0; k < Repairs::kKinds; ++k) {
+    if (!(seen & (RepairSet(1) << k))) continue;
+    if (repairs_.note(static_cast<Repairs::Kind>(k)))
+      logger_->warn("plugin {} passed a {} that needed repair: {} (further ones are only counted; "
+                    "see `providers`)",
+                    plugin_->name(), what, Repairs::name(static_cast<Repairs::Kind>(k)));
+  }
+}
+
 template <class Fn>
-Status Provider::invoke(uint64_t cap, const char* op, const CallOptions& o, Fn&& fn) {
+Status Provider::invoke(uint64_t cap, std::string_view op, const CallOptions& o, Fn&& fn) {
   if (!supports(cap))
     return {Code::unsupported, fmt::format("provider {} does not support {}", name_, op)};
-  berth_call call{o, {}};
+  berth_call call(o);
   berth_status rc;
-  if (plugin_->flags() & BERTH_PLUGIN_SERIALIZE) {
+  if (serialized()) {
     std::lock_guard lock(serialize_);
     rc = fn(&call);
   } else {
     rc = fn(&call);
   }
   if (rc == BERTH_OK) return {};
-  if (!call.failure.is_ok() && call.failure.code() == code_from_abi(rc)) return call.failure;
   const Code code = code_from_abi(rc);
+  if (!call.failure.is_ok() && call.failure.code() == code) return call.failure;
   return {code, call.failure.is_ok() ? std::string(code_name(code)) : call.failure.message()};
 }
 
+template <class Fn>
+Status Provider::lifecycle(LifecycleOp op, uint64_t cap, const std::string& ref, const CallOptions& o,
+                           Fn&& fn) {
+  if (ref.empty()) return {Code::invalid_argument, "empty container reference"};
+  if (!supports(cap)) return invoke(cap, lifecycle_name(op), o, fn);  // unsupported, no notice
+  listener_.on_op(*this, {op, ref, false, {}}, o);
+  Status st = invoke(cap, lifecycle_name(op), o, fn);
+  listener_.on_op(*this, {op, ref, true, st}, o);
+  return st;
+}
+
 Result<std::vector<Container>> Provider::list(const CallOptions& o) {
-  Collector c;
+  Collector c{*this, {}, {}};
   auto st = invoke(BERTH_CAP_LIST, "list", o, [&](berth_call* call) {
     return plugin_->ops().list(instance_, call, &Collector::sink, &c);
   });
   if (!st) return st;
-  if (!c.error) return c.error;
   return std::move(c.items);
 }
 
-Result<Container> Provider::one(uint64_t cap, const char* op, const std::string& ref,
-                                const CallOptions& o, decltype(berth_provider_ops::inspect) fn) {
+Result<Container> Provider::one(uint64_t cap, const char* op, const std::string& ref, const CallOptions& o,
+                                decltype(berth_provider_ops::inspect) fn) {
   if (ref.empty()) return Status(Code::invalid_argument, "empty container reference");
-  Collector c;
-  auto st = invoke(cap, op, o, [&](berth_call* call) {
-    return fn(instance_, call, ref.c_str(), &Collector::sink, &c);
-  });
+  Collector c{*this, {}, {}};
+  auto st = invoke(cap, op, o, [&](berth_call* call) { return fn(instance_, call, ref.c_str(), &Collector::sink, &c); });
   if (!st) return st;
-  if (!c.error) return c.error;
+  if (c.refused && c.items.empty()) return *c.refused;
   if (c.items.size() != 1)
     return Status(Code::internal,
-                  fmt::format("plugin {} returned {} containers for {}", plugin_->name(),
-                              c.items.size(), op));
+                  fmt::format("plugin {} returned {} containers for {}", plugin_->name(), c.items.size(), op));
   return std::move(c.items.front());
 }
 
@@ -129,43 +158,52 @@ Result<Container> Provider::status(const std::string& ref, const CallOptions& o)
   return one(BERTH_CAP_STATUS, "status", ref, o, plugin_->ops().status);
 }
 
-#define BERTH_REF_OP(method, cap, field)                                          \
-  Status Provider::method(const std::string& ref, const CallOptions& o) {         \
-    if (ref.empty()) return {Code::invalid_argument, "empty container reference"}; \
-    return invoke(cap, #method, o, [&](berth_call* call) {                        \
-      return plugin_->ops().field(instance_, call, ref.c_str());                  \
-    });                                                                           \
-  }
-BERTH_REF_OP(start, BERTH_CAP_START, start)
-BERTH_REF_OP(pause, BERTH_CAP_PAUSE, pause)
-BERTH_REF_OP(unpause, BERTH_CAP_UNPAUSE, unpause)
-#undef BERTH_REF_OP
+Status Provider::start(const std::string& ref, const CallOptions& o) {
+  return lifecycle(LifecycleOp::start, BERTH_CAP_START, ref, o,
+                   [&](berth_call* call) { return plugin_->ops().start(instance_, call, ref.c_str()); });
+}
 
-Status Provider::stop(const std::string& ref, const std::optional<std::string>& signal,
-                      int32_t timeout_s, const CallOptions& o) {
-  if (ref.empty()) return {Code::invalid_argument, "empty container reference"};
-  if (signal && !supports(BERTH_CAP_STOP_SIGNAL) && supports(BERTH_CAP_STOP))
-    return {Code::unsupported, fmt::format("provider {} cannot stop with a signal", name_)};
-  return invoke(BERTH_CAP_STOP, "stop", o, [&](berth_call* call) {
-    return plugin_->ops().stop(instance_, call, ref.c_str(), signal ? signal->c_str() : nullptr,
-                               timeout_s);
+Status Provider::pause(const std::string& ref, const CallOptions& o) {
+  return lifecycle(LifecycleOp::pause, BERTH_CAP_PAUSE, ref, o,
+                   [&](berth_call* call) { return plugin_->ops().pause(instance_, call, ref.c_str()); });
+}
+
+Status Provider::unpause(const std::string& ref, const CallOptions& o) {
+  return lifecycle(LifecycleOp::unpause, BERTH_CAP_UNPAUSE, ref, o,
+                   [&](berth_call* call) { return plugin_->ops().unpause(instance_, call, ref.c_str()); });
+}
+
+Status Provider::stop(const std::string& ref, const std::optional<std::string>& signal, int32_t timeout_s,
+                      const CallOptions& o) {
+  std::optional<std::string> sig;
+  if (signal) {
+    auto n = signals::normalize(*signal);
+    if (!n) return n.error();
+    sig = std::move(*n);
+    if (supports(BERTH_CAP_STOP) && !supports(BERTH_CAP_STOP_SIGNAL))
+      return {Code::unsupported, fmt::format("provider {} cannot stop with a signal", name_)};
+  }
+  return lifecycle(LifecycleOp::stop, BERTH_CAP_STOP, ref, o, [&](berth_call* call) {
+    return plugin_->ops().stop(instance_, call, ref.c_str(), sig ? sig->c_str() : nullptr, timeout_s);
   });
 }
 
-Status Provider::kill(const std::string& ref, const std::optional<std::string>& signal,
-                      const CallOptions& o) {
-  if (ref.empty()) return {Code::invalid_argument, "empty container reference"};
-  const bool plain_kill = !signal || *signal == "SIGKILL" || *signal == "KILL" || *signal == "9";
-  if (!plain_kill && !supports(BERTH_CAP_KILL_SIGNAL) && supports(BERTH_CAP_KILL))
-    return {Code::unsupported, fmt::format("provider {} can only kill with SIGKILL", name_)};
-  return invoke(BERTH_CAP_KILL, "kill", o, [&](berth_call* call) {
-    return plugin_->ops().kill(instance_, call, ref.c_str(), signal ? signal->c_str() : nullptr);
+Status Provider::kill(const std::string& ref, const std::optional<std::string>& signal, const CallOptions& o) {
+  std::optional<std::string> sig;
+  if (signal) {
+    auto n = signals::normalize(*signal);
+    if (!n) return n.error();
+    sig = std::move(*n);
+    if (*sig != "SIGKILL" && supports(BERTH_CAP_KILL) && !supports(BERTH_CAP_KILL_SIGNAL))
+      return {Code::unsupported, fmt::format("provider {} can only kill with SIGKILL", name_)};
+  }
+  return lifecycle(LifecycleOp::kill, BERTH_CAP_KILL, ref, o, [&](berth_call* call) {
+    return plugin_->ops().kill(instance_, call, ref.c_str(), sig ? sig->c_str() : nullptr);
   });
 }
 
 Status Provider::restart(const std::string& ref, int32_t timeout_s, const CallOptions& o) {
-  if (ref.empty()) return {Code::invalid_argument, "empty container reference"};
-  return invoke(BERTH_CAP_RESTART, "restart", o, [&](berth_call* call) {
+  return lifecycle(LifecycleOp::restart, BERTH_CAP_RESTART, ref, o, [&](berth_call* call) {
     return plugin_->ops().restart(instance_, call, ref.c_str(), timeout_s);
   });
 }
@@ -173,9 +211,8 @@ Status Provider::restart(const std::string& ref, int32_t timeout_s, const CallOp
 Status Provider::watch_start(const CallOptions& o) {
   std::lock_guard lock(watch_mutex_);
   if (watching_) return {};
-  auto st = invoke(BERTH_CAP_WATCH, "watch", o, [&](berth_call* call) {
-    return plugin_->ops().watch_start(instance_, call);
-  });
+  auto st = invoke(BERTH_CAP_WATCH, "watch", o,
+                   [&](berth_call* call) { return plugin_->ops().watch_start(instance_, call); });
   if (st) watching_ = true;
   return st;
 }

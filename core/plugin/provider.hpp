@@ -1,76 +1,77 @@
 // One provider instance: a plugin instantiated from a config, with the host's
-// side of the ABI (capability checks, deadlines, copying out of borrowed
-// structs). Thread-safe as the ABI allows: ops may run concurrently.
+// side of the ABI (capability checks, signal normalization, deadlines,
+// copying and bounding what the plugin hands over). Thread-safe as the ABI
+// allows: ops may run concurrently.
 #pragma once
 
 #include "common/status.hpp"
+#include "plugin/abi_copy.hpp"
+#include "plugin/call.hpp"
 #include "plugin/plugin.hpp"
 
 #include <berth/provider.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
 #include <optional>
+#include <spdlog/logger.h>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth {
 
 using Container = sdk::Container;
 using Event = sdk::Event;
-using Clock = std::chrono::steady_clock;
 
 class Provider;
+
+// The lifecycle ops: they change a container, so they run one at a time per
+// container and, for providers that cannot watch, are followed by a status.
+enum class LifecycleOp { start, stop, kill, pause, unpause, restart };
+std::string_view lifecycle_name(LifecycleOp op);
+
+// A lifecycle op beginning or ending on a provider (see ProviderListener).
+struct OpNotice {
+  LifecycleOp op;
+  std::string ref;
+  bool done = false;  // false: about to call the plugin; true: it returned
+  Status result;      // when done
+  Clock::time_point at = Clock::now();
+};
+
 }  // namespace berth
 
-// The ABI's opaque handles, as the host defines them.
+// The ABI's opaque instance handle, as the host defines it.
 struct berth_host_ctx {
   berth::Provider* provider;
 };
 
 namespace berth {
 
-// Where an instance's events and up/down reports go: the daemon's pipeline,
-// or a test's recorder. Called on plugin threads; must be thread-safe.
+// Where an instance's events, up/down reports and op notices go: the
+// daemon's pipeline, or a test's recorder. Called on plugin threads and the
+// host's op threads; must be thread-safe.
 class ProviderListener {
  public:
   virtual ~ProviderListener() = default;
   // May block (back-pressure). Returns false if the event was refused
   // because the host is shutting down.
   virtual bool on_event(Provider& from, Event event) = 0;
-  virtual void on_state(Provider& from, berth_provider_state state,
-                        const std::string& reason) = 0;
+  virtual void on_state(Provider& from, berth_provider_state state, const std::string& reason) = 0;
+  // Called on the op's own thread, before the op returns to its caller (so
+  // before a next op on the same container can start). `o` is the op's.
+  virtual void on_op(Provider& from, const OpNotice& notice, const CallOptions& o) {}
 };
-
-// How long the caller waits, and a flag that cancels the call.
-struct CallOptions {
-  Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
-  const std::atomic<bool>* cancelled = nullptr;
-
-  static CallOptions within(std::chrono::milliseconds ms,
-                            const std::atomic<bool>* cancel = nullptr) {
-    return {Clock::now() + ms, cancel};
-  }
-};
-
-}  // namespace berth
-
-struct berth_call {
-  berth::CallOptions options;
-  berth::Status failure;  // set through call_fail
-};
-
-namespace berth {
 
 class Provider {
  public:
-  static Result<std::unique_ptr<Provider>> create(
-      std::shared_ptr<const Plugin> plugin, std::string instance_name,
-      const std::string& config_json, ProviderListener& listener,
-      const CallOptions& options = {});
+  static Result<std::unique_ptr<Provider>> create(std::shared_ptr<const Plugin> plugin,
+                                                  std::string instance_name,
+                                                  const std::string& config_json,
+                                                  ProviderListener& listener,
+                                                  const CallOptions& options = {});
   ~Provider();  // watch_stop() if watching, then the plugin's destroy()
   Provider(const Provider&) = delete;
   Provider& operator=(const Provider&) = delete;
@@ -79,6 +80,7 @@ class Provider {
   const Plugin& plugin() const { return *plugin_; }
   uint64_t capabilities() const { return capabilities_; }
   bool supports(uint64_t cap) const { return (capabilities_ & cap) == cap; }
+  bool serialized() const { return plugin_->flags() & BERTH_PLUGIN_SERIALIZE; }
 
   // Each op: `unsupported` without calling the plugin when the capability is
   // off; otherwise the plugin's answer, copied out of its borrowed structs.
@@ -86,10 +88,11 @@ class Provider {
   Result<Container> inspect(const std::string& ref, const CallOptions& o);
   Result<Container> status(const std::string& ref, const CallOptions& o);
   Status start(const std::string& ref, const CallOptions& o);
-  Status stop(const std::string& ref, const std::optional<std::string>& signal,
-              int32_t timeout_s, const CallOptions& o);
-  Status kill(const std::string& ref, const std::optional<std::string>& signal,
+  // Signals are normalized here ("15" → "SIGTERM"); an unknown one is
+  // invalid_argument before the plugin sees it.
+  Status stop(const std::string& ref, const std::optional<std::string>& signal, int32_t timeout_s,
               const CallOptions& o);
+  Status kill(const std::string& ref, const std::optional<std::string>& signal, const CallOptions& o);
   Status pause(const std::string& ref, const CallOptions& o);
   Status unpause(const std::string& ref, const CallOptions& o);
   Status restart(const std::string& ref, int32_t timeout_s, const CallOptions& o);
@@ -98,17 +101,21 @@ class Provider {
   void watch_stop();
   bool watching() const { return watching_; }
 
+  const Repairs& repairs() const { return repairs_; }
+
   // Used by the host service table (host.cpp) only.
   ProviderListener& listener() { return listener_; }
   std::shared_ptr<spdlog::logger> const& logger() const { return logger_; }
+  // Counts and (the first time per kind) logs what was repaired in one item.
+  void note_repairs(RepairSet seen, std::string_view what);
 
  private:
-  Provider(std::shared_ptr<const Plugin> plugin, std::string name,
-           ProviderListener& listener);
+  Provider(std::shared_ptr<const Plugin> plugin, std::string name, ProviderListener& listener);
   template <class Fn>
-  Status invoke(uint64_t cap, const char* op, const CallOptions& o, Fn&& fn);
-  Result<Container> one(uint64_t cap, const char* op, const std::string& ref,
-                        const CallOptions& o,
+  Status invoke(uint64_t cap, std::string_view op, const CallOptions& o, Fn&& fn);
+  template <class Fn>
+  Status lifecycle(LifecycleOp op, uint64_t cap, const std::string& ref, const CallOptions& o, Fn&& fn);
+  Result<Container> one(uint64_t cap, const char* op, const std::string& ref, const CallOptions& o,
                         decltype(berth_provider_ops::inspect) fn);
 
   std::shared_ptr<const Plugin> plugin_;
@@ -116,9 +123,13 @@ class Provider {
   ProviderListener& listener_;
   berth_instance* instance_ = nullptr;
   uint64_t capabilities_ = 0;
-  std::mutex serialize_;  // held around ops iff BERTH_PLUGIN_SERIALIZE
+  // The ABI promise of BERTH_PLUGIN_SERIALIZE for direct callers; berthd's
+  // scheduler already runs such a provider one op at a time, so it is never
+  // contended there and no thread of berthd parks on it.
+  std::mutex serialize_;
   std::mutex watch_mutex_;
   std::atomic<bool> watching_{false};
+  Repairs repairs_;
   std::shared_ptr<spdlog::logger> logger_;
   berth_host_ctx ctx_{this};
 };

@@ -16,6 +16,7 @@ Event synthetic(berth_event_type type, const char* action, const Container& c) {
 
 // The events that lead from `before` to `after` for one container.
 void transition(const Container& before, const Container& after, std::vector<Event>& out) {
+  if (after.state == BERTH_STATE_UNKNOWN) return;  // the provider cannot tell: keep what we knew
   if (after.name != before.name && !after.name.empty()) {
     auto e = synthetic(BERTH_EVENT_RENAMED, "resync", after);
     e.old_name = before.name;
@@ -27,6 +28,8 @@ void transition(const Container& before, const Container& after, std::vector<Eve
   if (to == BERTH_STATE_STOPPED && was_up) {
     auto e = synthetic(BERTH_EVENT_EXITED, "resync", after);
     e.exit_code = after.exit_code;
+    // When the engine knows when it exited, the event says so.
+    if (after.finished_unix_ms > 0) e.time_unix_ns = after.finished_unix_ms * 1000000;
     out.push_back(std::move(e));
   } else if (to == BERTH_STATE_RUNNING && from == BERTH_STATE_PAUSED) {
     out.push_back(synthetic(BERTH_EVENT_UNPAUSED, "resync", after));
@@ -41,6 +44,15 @@ void transition(const Container& before, const Container& after, std::vector<Eve
 }
 
 }  // namespace
+
+std::string_view origin_name(Origin o) {
+  switch (o) {
+    case Origin::engine: return "engine";
+    case Origin::resync: return "resync";
+    case Origin::poll: return "poll";
+  }
+  return "engine";
+}
 
 void StateView::add_provider(const std::string& provider) {
   std::lock_guard lock(mutex_);
@@ -100,7 +112,7 @@ uint64_t StateView::set_provider_state(const std::string& provider, bool up,
 
 std::vector<Event> StateView::diff(const std::string& provider,
                                    const std::vector<Container>& listed,
-                                   const std::set<std::string>& leave_alone) const {
+                                   const std::set<std::string>& leave_alone, bool whole) const {
   std::lock_guard lock(mutex_);
   std::vector<Event> out;
   const auto found = providers_.find(provider);
@@ -112,6 +124,7 @@ std::vector<Event> StateView::diff(const std::string& provider,
     if (leave_alone.count(c.id)) continue;
     auto it = view.find(c.id);
     if (it == view.end()) {
+      if (c.state == BERTH_STATE_UNKNOWN && !whole) continue;
       out.push_back(synthetic(BERTH_EVENT_CREATED, "resync", c));
       Container fresh = c;
       fresh.state = BERTH_STATE_STOPPED;
@@ -120,19 +133,69 @@ std::vector<Event> StateView::diff(const std::string& provider,
       transition(it->second, c, out);
     }
   }
-  for (const auto& [id, c] : view)
-    if (!seen.count(id) && !leave_alone.count(id))
-      out.push_back(synthetic(BERTH_EVENT_DESTROYED, "resync", c));
+  if (whole)
+    for (const auto& [id, c] : view)
+      if (!seen.count(id) && !leave_alone.count(id))
+        out.push_back(synthetic(BERTH_EVENT_DESTROYED, "resync", c));
   return out;
 }
 
 void StateView::rebase(const std::string& provider, const std::vector<Container>& listed,
-                       const std::set<std::string>& leave_alone) {
+                       const std::set<std::string>& leave_alone, bool whole) {
   std::lock_guard lock(mutex_);
   auto& p = providers_[provider];
-  for (const auto& c : listed)
-    if (!leave_alone.count(c.id) || !p.containers.count(c.id)) p.containers[c.id] = c;
-  p.synced = true;
+  for (const auto& c : listed) {
+    auto it = p.containers.find(c.id);
+    if (it == p.containers.end()) {
+      p.containers.emplace(c.id, c);
+      continue;
+    }
+    if (leave_alone.count(c.id)) continue;
+    const berth_state known = it->second.state;
+    const std::string known_raw = it->second.raw_state;
+    it->second = c;
+    if (c.state == BERTH_STATE_UNKNOWN) {
+      it->second.state = known;
+      it->second.raw_state = known_raw;
+    }
+  }
+  if (whole) p.synced = true;
+}
+
+std::optional<std::string> StateView::resolve(const std::string& provider, const std::string& ref) const {
+  std::lock_guard lock(mutex_);
+  auto p = providers_.find(provider);
+  if (p == providers_.end()) return std::nullopt;
+  const auto& view = p->second.containers;
+  if (view.count(ref)) return ref;
+  std::optional<std::string> found;
+  for (const auto& [id, c] : view)
+    if (c.name == ref || id.rfind(ref, 0) == 0) {
+      if (found) return std::nullopt;  // ambiguous: the plugin will say so
+      found = id;
+    }
+  return found;
+}
+
+std::optional<berth_state> StateView::state_of(const std::string& provider, const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto p = providers_.find(provider);
+  if (p == providers_.end()) return std::nullopt;
+  auto it = p->second.containers.find(id);
+  if (it == p->second.containers.end()) return std::nullopt;
+  return it->second.state;
+}
+
+bool StateView::synced(const std::string& provider) const {
+  std::lock_guard lock(mutex_);
+  auto p = providers_.find(provider);
+  return p != providers_.end() && p->second.synced;
+}
+
+bool StateView::up(const std::string& provider) const {
+  std::lock_guard lock(mutex_);
+  auto p = providers_.find(provider);
+  return p != providers_.end() && p->second.up;
 }
 
 Snapshot StateView::snapshot() const {

@@ -16,7 +16,7 @@ std::string_view state_name(berth_state s) {
     case BERTH_STATE_STOPPED: return "stopped";
     case BERTH_STATE_PAUSED: return "paused";
     case BERTH_STATE_ERROR: return "error";
-    case BERTH_STATE_UNKNOWN: break;
+    default: break;
   }
   return "unknown";
 }
@@ -32,7 +32,7 @@ std::string_view event_type_name(berth_event_type t) {
     case BERTH_EVENT_OOM: return "oom";
     case BERTH_EVENT_HEALTH: return "health";
     case BERTH_EVENT_RENAMED: return "renamed";
-    case BERTH_EVENT_OTHER: break;
+    default: break;
   }
   return "other";
 }
@@ -197,14 +197,13 @@ class EventJson {
 
 }  // namespace
 
-void write_event(Writer& w, const EventRecord& r) {
+void write_event(std::string& buf, const EventRecord& r) {
   const sdk::Event& e = r.event;
-  thread_local std::string buf;
   EventJson j(buf);
   j.raw("{\"schema\":").num(kSchemaVersion).raw(",\"kind\":\"container\",\"seq\":").num(static_cast<int64_t>(r.seq));
   j.raw(",\"time\":").time(e.time_unix_ns ? e.time_unix_ns : now_unix_ns());
   j.raw(",\"provider\":").str(r.provider).raw(",\"type\":").str(event_type_name(e.type));
-  j.raw(",\"raw_action\":").str(e.raw_action).raw(r.resync ? ",\"origin\":\"resync\"" : ",\"origin\":\"engine\"");
+  j.raw(",\"raw_action\":").str(e.raw_action).raw(",\"origin\":").str(r.origin);
   j.raw(",\"container\":{\"id\":").str(e.container_id).raw(",\"name\":").str(e.container_name);
   j.raw(",\"image\":").opt_str(e.image).raw(",\"state\":").str(state_name(r.state_after));
   j.raw(",\"labels\":{");
@@ -230,7 +229,6 @@ void write_event(Writer& w, const EventRecord& r) {
   if (e.exit_code) j.num(*e.exit_code);
   else j.raw("null");
   j.raw(",\"health\":").opt_str(e.health).raw(",\"old_name\":").opt_str(e.old_name).raw("}");
-  w.RawValue(buf.data(), buf.size(), rapidjson::kObjectType);
 }
 
 void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,

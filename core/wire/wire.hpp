@@ -43,9 +43,10 @@ struct EventRecord {
   const sdk::Event& event;
   uint64_t seq;
   berth_state state_after;
-  bool resync;  // found by listing after an outage, not reported by the engine
+  std::string_view origin;  // "engine", "resync", "poll"
 };
-void write_event(Writer& w, const EventRecord& r);
+// The publisher's hot path: writes the body into `out` (cleared first).
+void write_event(std::string& out, const EventRecord& r);
 void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
                             std::string_view plugin, bool up, std::string_view reason);
 struct HeartbeatRecord {

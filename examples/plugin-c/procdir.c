@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,16 +164,22 @@ static service *find(berth_instance *in, const char *ref) {
   return NULL;
 }
 
+/* The host hands signals over normalized ("SIGTERM") and knows their
+ * numbers (ABI 1.1); an older host passes only what it was given. */
 static int signal_from(const char *name, int fallback) {
-  if (!name || !*name) return fallback;
-  if (strncmp(name, "SIG", 3) == 0) name += 3;
-  static const struct { const char *n; int s; } table[] = {
-      {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT}, {"HUP", SIGHUP},
-      {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}};
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; ++i)
-    if (strcmp(name, table[i].n) == 0) return table[i].s;
-  int n = atoi(name);
-  return n > 0 && n < 65 ? n : -1;
+  if (!name) return fallback;
+  if (BERTH_HAS_FIELD(host, berth_host, signal_number)) {
+    int n = host->signal_number(name);
+    return n > 0 ? n : -1;
+  }
+  return strcmp(name, "SIGKILL") == 0 ? SIGKILL : strcmp(name, "SIGTERM") == 0 ? SIGTERM : -1;
+}
+
+/* Waits up to ms for the call to be cancelled; non-zero when it was. */
+static int call_wait(berth_call *call, int ms) {
+  if (BERTH_HAS_FIELD(host, berth_host, call_wait)) return host->call_wait(call, ms);
+  sleep_ms(ms);
+  return host->call_cancelled(call);
 }
 
 static void fill(berth_container *c, service *s, berth_state st) {
@@ -208,7 +216,15 @@ static berth_status op_create(const char *name, const char *config, berth_host_c
   }
   memcpy(in->dir, q1 + 1, (size_t)(q2 - q1 - 1));
   const char *p = strstr(config, "\"poll_ms\"");
-  if (p && (p = strchr(p, ':')) != NULL) in->poll_ms = atoi(p + 1) > 0 ? atoi(p + 1) : 200;
+  if (p && (p = strchr(p, ':')) != NULL) {
+    char *end = NULL;
+    long ms = strtol(p + 1, &end, 10);
+    if (end == p + 1 || ms <= 0 || ms > 60000) {
+      free(in);
+      return host->call_fail(call, BERTH_E_INVALID_ARGUMENT, "poll_ms: expected 1 to 60000");
+    }
+    in->poll_ms = (int)ms;
+  }
   struct stat st;
   if (stat(in->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
     char msg[PATH_MAX + 64];
@@ -255,7 +271,7 @@ static berth_status op_list(berth_instance *in, berth_call *call, berth_containe
     if (!s->present) continue;
     berth_container c;
     fill(&c, s, state_of(s));
-    if (!sink(sink_ctx, &c)) break;
+    if (sink(sink_ctx, &c) == BERTH_SINK_STOP) break;
   }
   pthread_mutex_unlock(&in->lock);
   return BERTH_OK;
@@ -347,21 +363,41 @@ static berth_status stop_service(berth_instance *in, berth_call *call, const cha
   kill(-pid, sig);
   kill(-pid, SIGCONT); /* a paused group must run to handle the signal */
   pthread_mutex_unlock(&in->lock);
+  /* Wait on the process's exit and the call's cancellation together: a
+   * pidfd turns readable when the process exits, the cancel fd when the
+   * deadline passes or berthd stops. */
+  int exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  int cancel_fd = BERTH_HAS_FIELD(host, berth_host, call_cancel_fd) ? host->call_cancel_fd(call) : -1;
   const int64_t give_up = now_ms() + (int64_t)(timeout_s < 0 ? 10 : timeout_s) * 1000;
+  rc = BERTH_OK;
   for (;;) {
     pthread_mutex_lock(&in->lock);
     reap(s);
     int gone = s->pid != pid;
     pthread_mutex_unlock(&in->lock);
-    if (gone) return BERTH_OK;
-    if (host->call_cancelled(call)) return host->call_fail(call, BERTH_E_CANCELLED, "cancelled");
-    if (host->call_remaining_ms(call) <= 0) return host->call_fail(call, BERTH_E_TIMEOUT, "still stopping");
-    if (now_ms() >= give_up && sig != SIGKILL) {
-      kill(-pid, SIGKILL);
-      sig = SIGKILL;
+    if (gone) break;
+    if (host->call_remaining_ms(call) <= 0) {
+      rc = host->call_fail(call, BERTH_E_TIMEOUT, "still stopping");
+      break;
     }
-    sleep_ms(10);
+    if (host->call_cancelled(call)) {
+      rc = host->call_fail(call, BERTH_E_CANCELLED, "cancelled");
+      break;
+    }
+    int64_t left = give_up - now_ms();
+    if (sig != SIGKILL && left <= 0) {
+      kill(-pid, SIGKILL); /* the timeout is over */
+      sig = SIGKILL;
+      continue;
+    }
+    int64_t wait = sig == SIGKILL ? 1000 : left;
+    if (exit_fd < 0) wait = 10; /* no pidfd (old kernel): look again soon */
+    if (cancel_fd < 0 && wait > host->call_remaining_ms(call)) wait = host->call_remaining_ms(call);
+    struct pollfd fds[2] = {{exit_fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}}; /* poll skips fd -1 */
+    poll(fds, 2, (int)wait);
   }
+  if (exit_fd >= 0) close(exit_fd);
+  return rc;
 }
 
 static berth_status op_stop(berth_instance *in, berth_call *call, const char *ref, const char *signal,
@@ -379,7 +415,7 @@ static berth_status op_kill(berth_instance *in, berth_call *call, const char *re
   if (rc != BERTH_OK) return rc;
   if (state_of(s) == BERTH_STATE_STOPPED) {
     pthread_mutex_unlock(&in->lock);
-    return host->call_fail(call, BERTH_E_CONFLICT, "service is not running");
+    return BERTH_OK; /* not running already: kill's goal holds */
   }
   pid_t pid = s->pid;
   pthread_mutex_unlock(&in->lock);
@@ -396,17 +432,19 @@ static berth_status pause_or_resume(berth_instance *in, berth_call *call, const 
   if (rc != BERTH_OK) return rc;
   berth_state want = pause ? BERTH_STATE_PAUSED : BERTH_STATE_RUNNING;
   berth_state st = state_of(s);
-  if (st == BERTH_STATE_STOPPED || (st != want && st != (pause ? BERTH_STATE_RUNNING : BERTH_STATE_PAUSED))) {
+  if (st == want) { /* the goal holds already */
+    pthread_mutex_unlock(&in->lock);
+    return BERTH_OK;
+  }
+  if (st == BERTH_STATE_STOPPED) {
     pthread_mutex_unlock(&in->lock);
     return host->call_fail(call, BERTH_E_CONFLICT, "service is not running");
   }
-  if (!pause && st == BERTH_STATE_RUNNING) {
-    pthread_mutex_unlock(&in->lock);
-    return host->call_fail(call, BERTH_E_CONFLICT, "service is not paused");
-  }
   kill(-s->pid, pause ? SIGSTOP : SIGCONT);
-  /* Wait until the kernel shows the new state, so status agrees at once. */
-  for (int i = 0; i < 200 && state_of(s) != want; ++i) sleep_ms(5);
+  /* Wait until the kernel shows the new state, so status agrees at once
+   * (the kernel tells no one: look every 5 ms, for at most a second). */
+  for (int i = 0; i < 200 && state_of(s) != want; ++i)
+    if (call_wait(call, 5)) break;
   pthread_mutex_unlock(&in->lock);
   return BERTH_OK;
 }

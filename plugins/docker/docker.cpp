@@ -57,13 +57,14 @@ class Docker final : public sdk::Instance {
   }
   void kill(sdk::Call& call, const std::string& ref, const char* signal) override {
     std::string query = signal ? "?signal=" + http::url_encode(signal) : "";
-    api_.call("POST", path_id(ref) + "/kill" + query, limits_of(call));
+    // Killing a stopped container: its goal (not running) already holds.
+    reaching(call, ref, BERTH_STATE_STOPPED, [&] { api_.call("POST", path_id(ref) + "/kill" + query, limits_of(call)); });
   }
   void pause(sdk::Call& call, const std::string& ref) override {
-    api_.call("POST", path_id(ref) + "/pause", limits_of(call));
+    reaching(call, ref, BERTH_STATE_PAUSED, [&] { api_.call("POST", path_id(ref) + "/pause", limits_of(call)); });
   }
   void unpause(sdk::Call& call, const std::string& ref) override {
-    api_.call("POST", path_id(ref) + "/unpause", limits_of(call));
+    reaching(call, ref, BERTH_STATE_RUNNING, [&] { api_.call("POST", path_id(ref) + "/unpause", limits_of(call)); });
   }
   void restart(sdk::Call& call, const std::string& ref, int32_t timeout_s) override {
     std::string query = timeout_s >= 0 ? "?t=" + std::to_string(timeout_s) : "";
@@ -89,6 +90,23 @@ class Docker final : public sdk::Instance {
   }
 
  private:
+  // The engine refuses some ops whose goal already holds (pause a paused
+  // container: 409; unpause a running one: 500 "is not paused"). provider.h
+  // says those succeed. Only on that error path, one inspect decides: the
+  // goal holds → success; otherwise the container is in the wrong state for
+  // the op → conflict, with the engine's words.
+  template <class Fn>
+  void reaching(sdk::Call& call, const std::string& ref, berth_state goal, Fn&& op) {
+    try {
+      op();
+    } catch (const Error& e) {
+      if (e.code() != BERTH_E_CONFLICT && e.code() != BERTH_E_INTERNAL) throw;
+      const berth_state now = inspect(call, ref).state;
+      if (now == goal) return;
+      throw Error(BERTH_E_CONFLICT, e.what());
+    }
+  }
+
   // Engines before API 1.42 take no signal on /stop: send it with /kill,
   // wait for the exit up to the timeout, then SIGKILL, as dockerd would.
   void stop_with_signal(sdk::Call& call, const std::string& ref, const char* signal, int32_t timeout_s) {

@@ -42,11 +42,12 @@ json::Document parse(const std::string& body, const char* what) {
   return d;
 }
 
-int version_number(std::string_view v) {  // "1.41" → 141
+int version_number(std::string_view v) {  // "1.41" → 141; 0 for anything else
   auto dot = v.find('.');
   if (dot == v.npos) return 0;
-  return std::atoi(std::string(v.substr(0, dot)).c_str()) * 100 +
-         std::atoi(std::string(v.substr(dot + 1)).c_str());
+  auto major = sdk::parse_number<int>(v.substr(0, dot)), minor = sdk::parse_number<int>(v.substr(dot + 1));
+  if (!major || !minor || *major < 0 || *major > 99 || *minor < 0 || *minor > 99) return 0;
+  return *major * 100 + *minor;
 }
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -122,7 +123,8 @@ std::string health_from_status_text(std::string_view s) {
 }
 std::optional<int32_t> exit_code_from_status_text(std::string_view s) {
   if (s.rfind("Exited (", 0) != 0) return std::nullopt;
-  return std::atoi(std::string(s.substr(8)).c_str());
+  s.remove_prefix(8);
+  return sdk::parse_number<int32_t>(s.substr(0, s.find(')')));
 }
 
 }  // namespace
@@ -198,19 +200,6 @@ http::Endpoint endpoint_of(const Config& c) {
 
 Api::Api(const Config& config) : client_(endpoint_of(config)), forced_(config.api_version) {}
 
-http::Limits limits_of(const sdk::Call& call) {
-  return {http::Clock::now() + std::chrono::milliseconds(call.remaining_ms()),
-          [&call] { return call.cancelled(); }};
-}
-
-void throw_failure(const http::Response& r) {
-  switch (r.failure) {
-    case http::Failure::timeout: throw Error(BERTH_E_TIMEOUT, r.error);
-    case http::Failure::cancelled: throw Error(BERTH_E_CANCELLED, r.error);
-    case http::Failure::protocol: throw Error(BERTH_E_INTERNAL, "malformed engine response: " + r.error);
-    default: throw Error(BERTH_E_UNAVAILABLE, "engine unreachable: " + r.error);
-  }
-}
 
 std::string Api::negotiate(const http::Limits& limits) {
   if (!forced_.empty()) {
@@ -218,7 +207,7 @@ std::string Api::negotiate(const http::Limits& limits) {
     return version_ = forced_;
   }
   auto r = client_.call({"GET", "/version"}, limits);
-  if (!r.ok()) throw_failure(r);
+  if (!r.ok()) http::throw_failure(r, "engine");
   if (r.status != 200) throw Error(BERTH_E_UNAVAILABLE, "GET /version answered " + std::to_string(r.status));
   auto d = parse(r.body, "GET /version");
   std::string engine = str(d, "ApiVersion");
@@ -247,7 +236,7 @@ std::string Api::call(const std::string& method, const std::string& path_and_que
                       const http::Limits& limits, const std::string& body) {
   http::Request req{method, prefix(limits) + path_and_query, body, body.empty() ? "" : "application/json"};
   auto r = client_.call(req, limits);
-  if (!r.ok()) throw_failure(r);
+  if (!r.ok()) http::throw_failure(r, "engine");
   if (r.status / 100 == 2 || r.status == 304) return std::move(r.body);  // 304: already in that state
   std::string message;
   json::Document d;
@@ -339,11 +328,12 @@ sdk::Container container_from_inspect(const std::string& body) {
     for (auto& p : ports.GetObject()) {
       std::string spec = p.name.GetString();  // "80/tcp"
       auto slash = spec.find('/');
-      const int priv = std::atoi(spec.substr(0, slash).c_str());
+      const int priv = sdk::parse_number<int>(std::string_view(spec).substr(0, slash)).value_or(0);
       const std::string proto = slash == spec.npos ? "tcp" : spec.substr(slash + 1);
       if (p.value.IsArray() && !p.value.Empty()) {
         for (auto& b : p.value.GetArray())
-          write_port(w, priv, std::atoi(str(b, "HostPort", "0")), str(b, "HostIp"), proto.c_str());
+          write_port(w, priv, sdk::parse_number<int>(str(b, "HostPort", "0")).value_or(0), str(b, "HostIp"),
+                     proto.c_str());
       } else {
         write_port(w, priv, 0, "", proto.c_str());
       }
@@ -396,7 +386,7 @@ void containers_from_list(const std::string& body, const sdk::Sink& sink) {
     w.String(text.c_str());
     w.EndObject();
     c.details_json.assign(buf.GetString(), buf.GetSize());
-    if (!sink(c)) return;
+    if (sink(c) == BERTH_SINK_STOP) return;
   }
 }
 
@@ -447,7 +437,7 @@ std::optional<RawEvent> event_from_json(std::string_view line) {
       const char* v = m.value.GetString();
       if (k == "name") e.container_name = v;
       else if (k == "image") e.image = v;
-      else if (k == "exitCode") e.exit_code = std::atoi(v);
+      else if (k == "exitCode") e.exit_code = sdk::parse_number<int32_t>(v);  // junk: unknown
       else if (k == "oldName") e.old_name = *v == '/' ? v + 1 : v;
       else if (k == "signal" || k == "execDuration" || k == "execID") continue;
       else e.labels.emplace_back(std::string(k), v);

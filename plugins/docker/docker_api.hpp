@@ -3,7 +3,7 @@
 // mapping. No policy here: that lives in the core.
 #pragma once
 
-#include "http_client.hpp"
+#include "berth_http.hpp"
 
 #include <berth/provider.hpp>
 
@@ -57,10 +57,7 @@ class Api {
   std::string forced_;
 };
 
-// Limits from a berth call: its deadline and its cancel flag.
-http::Limits limits_of(const sdk::Call& call);
-// Throws the sdk::Error a transport failure maps to.
-[[noreturn]] void throw_failure(const http::Response& r);
+using http::limits_of;
 
 // Mapping Docker's JSON to berth's container.
 sdk::Container container_from_inspect(const std::string& json);

@@ -4,12 +4,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,8 +33,6 @@ using tls_stream = ssl::stream<tcp::socket>;
 using boost::system::error_code;
 
 namespace {
-
-constexpr auto kSlice = std::chrono::milliseconds(50);
 
 std::string normalize_fingerprint(std::string_view s) {
   std::string out;
@@ -54,23 +57,38 @@ std::string leaf_fingerprint(X509* cert) {
 
 // Runs `ioc` until `done` or the limits end the call; on the latter, `abort`
 // closes the socket so pending handlers finish, and the failure is returned.
+// Cancellation arrives as the cancel fd turning readable, waited for by the
+// same loop as the socket: nothing polls a flag.
 Failure run_until(asio::io_context& ioc, const bool& done, const Limits& limits,
                   const std::function<void()>& abort) {
+  bool cancelled = false;
+  std::optional<asio::posix::stream_descriptor> cancel;
+  if (limits.cancel.fd >= 0) {
+    cancel.emplace(ioc, limits.cancel.fd);
+    cancel->async_wait(asio::posix::stream_descriptor::wait_read, [&](error_code ec) {
+      if (!ec) cancelled = true;
+    });
+  }
   Failure why = Failure::none;
   while (!done) {
-    const auto now = Clock::now();
-    if (limits.cancelled && limits.cancelled()) why = Failure::cancelled;
-    else if (now >= limits.deadline) why = Failure::timeout;
+    // A cancel fd fired by the deadline itself is a timeout.
+    if (Clock::now() >= limits.deadline) why = Failure::timeout;
+    else if (cancelled) why = Failure::cancelled;
     if (why != Failure::none) {
       abort();
-      ioc.restart();
-      ioc.run();  // let the aborted handlers run
-      return why;
+      break;
     }
-    auto slice = std::min<Clock::duration>(kSlice, limits.deadline - now);
     if (ioc.stopped()) ioc.restart();
-    ioc.run_one_for(slice);
+    ioc.run_one_until(limits.deadline);
   }
+  if (cancel) {
+    error_code ignored;
+    cancel->cancel(ignored);
+  }
+  // Let the aborted or cancelled handlers run before their state goes away.
+  ioc.restart();
+  ioc.run();
+  if (cancel) cancel->release();  // the descriptor is the caller's
   return why;
 }
 
@@ -148,6 +166,20 @@ std::string Endpoint::describe() const {
     case Kind::tls: return "https://" + host + ":" + port;
   }
   return {};
+}
+
+bool sleep_within(const Limits& limits, std::chrono::milliseconds d) {
+  const auto until = std::min(limits.deadline, Clock::now() + d);
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{limits.cancel.fd, POLLIN, 0};
+    const int n = limits.cancel.fd >= 0 ? ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)))
+                                        : ::poll(nullptr, 0, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
+    if (n > 0) return false;  // cancelled
+    if (n < 0 && errno != EINTR) break;
+  }
+  return Clock::now() < limits.deadline;
 }
 
 std::string url_encode(std::string_view s) {
@@ -349,13 +381,19 @@ Response Client::call(const Request& request, const Limits& limits) {
 // ------------------------------------------------------------ stream
 
 struct Stream::State {
-  std::atomic<bool> stopped{false};
+  int stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ~State() {
+    if (stop_fd >= 0) close(stop_fd);
+  }
 };
 
 Stream::Stream(Endpoint endpoint) : endpoint_(std::move(endpoint)), state_(std::make_shared<State>()) {}
 Stream::~Stream() = default;
 
-void Stream::stop() { state_->stopped = true; }
+void Stream::stop() {
+  const uint64_t one = 1;
+  (void)!write(state_->stop_fd, &one, sizeof one);
+}
 
 Response Stream::run(const Request& request, std::chrono::milliseconds connect_timeout,
                      const std::function<void()>& on_open,
@@ -364,7 +402,7 @@ Response Stream::run(const Request& request, std::chrono::milliseconds connect_t
   std::shared_ptr<ssl::context> tls_ctx;
   if (endpoint_.kind == Endpoint::Kind::tls) tls_ctx = make_tls_context(endpoint_.tls);
   Client::Connection conn;
-  Limits limits{Clock::now() + connect_timeout, [state] { return state->stopped.load(); }};
+  Limits limits{Clock::now() + connect_timeout, {state->stop_fd}};
   Response r = conn.connect(endpoint_, tls_ctx.get(), limits);
   if (!r.ok()) return r;
 
@@ -405,7 +443,7 @@ Response Stream::run(const Request& request, std::chrono::milliseconds connect_t
   if (success) on_open();
 
   // The body, for as long as it lasts: no deadline, only stop().
-  Limits forever{Clock::time_point::max(), limits.cancelled};
+  Limits forever{Clock::time_point::max(), limits.cancel};
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;

@@ -53,10 +53,20 @@ struct Response {
   bool ok() const { return failure == Failure::none; }
 };
 
+// A descriptor that turns readable once the caller gives up (berth's
+// call_cancel_fd). Borrowed, never closed here; -1 (also `{}`) = none.
+struct CancelFd {
+  int fd = -1;
+};
+
 struct Limits {
   Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
-  std::function<bool()> cancelled;  // polled every ~50 ms; may be empty
+  CancelFd cancel;  // the call is abandoned at once when it fires
 };
+
+// Sleeps `d` or until the limits end it; false when they did (cancelled or
+// past the deadline).
+bool sleep_within(const Limits& limits, std::chrono::milliseconds d);
 
 struct Request {
   Request(std::string m, std::string t, std::string b = {}, std::string type = {})
@@ -93,7 +103,8 @@ class Client {
 
 // One long-lived request whose body is read as it arrives (Docker's
 // /events). run() blocks on the caller's thread; stop() may be called from
-// any thread and makes run() return promptly.
+// any thread and makes run() return at once (it signals an eventfd the
+// stream waits on, together with its socket).
 class Stream {
  public:
   explicit Stream(Endpoint endpoint);

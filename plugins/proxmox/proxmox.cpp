@@ -1,18 +1,16 @@
 // proxmox.so: Proxmox VE LXC guests as a berth provider. Lifecycle ops are
-// PVE tasks (UPIDs) waited for within the call's deadline; PVE has no event
-// stream, so a watcher polls one live list per node per interval and diffs.
-// The plugin's own ops emit their event when their task completes; the
-// poller never repeats it.
+// PVE tasks (UPIDs) waited for within the call's deadline. PVE has no event
+// stream, so the plugin does not watch: it maps list/status/ops to the API
+// and nothing more; berthd polls it and publishes the differences (and asks
+// status right after each op of its own, so those are reported at once).
 #include "pve_api.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <atomic>
-#include <condition_variable>
+#include <algorithm>
 #include <map>
 #include <set>
-#include <thread>
 
 namespace berth::proxmox {
 namespace {
@@ -31,7 +29,7 @@ struct Guest {
 
 int64_t vmid_of(const rapidjson::Value& v) {  // older servers send it as a string
   if (v.IsInt64()) return v.GetInt64();
-  if (v.IsString()) return std::atoll(v.GetString());
+  if (v.IsString()) return sdk::parse_number<int64_t>(v.GetString()).value_or(0);
   return 0;
 }
 
@@ -161,18 +159,17 @@ class Proxmox final : public sdk::Instance {
       host().log(BERTH_LOG_WARN, "TLS verification is OFF for " + config_.url + " (tls.insecure)");
     host().log(BERTH_LOG_INFO, "PVE " + config_.url + " as " + config_.token_id + ", secret from " + config_.secret_source);
   }
-  ~Proxmox() override { watch_stop(); }
 
   uint64_t capabilities() const override {
     uint64_t caps = BERTH_CAP_LIST | BERTH_CAP_INSPECT | BERTH_CAP_STATUS | BERTH_CAP_START | BERTH_CAP_STOP |
-                    BERTH_CAP_KILL | BERTH_CAP_RESTART | BERTH_CAP_WATCH;
+                    BERTH_CAP_KILL | BERTH_CAP_RESTART;
     if (config_.suspend) caps |= BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE;
     return caps;
   }
 
   void list(sdk::Call& call, const sdk::Sink& sink) override {
     for (const auto& g : snapshot(limits_of(call)).guests)
-      if (!sink(container_of(g))) return;
+      if (sink(container_of(g)) == BERTH_SINK_STOP) return;
   }
   sdk::Container inspect(sdk::Call& call, const std::string& ref) override {
     const auto limits = limits_of(call);
@@ -184,78 +181,76 @@ class Proxmox final : public sdk::Instance {
     return container_of(resolve(ref, limits_of(call)));
   }
 
+  // Each op's goal state; an op whose goal already holds succeeds without
+  // a task (provider.h's idempotence table).
   void start(sdk::Call& call, const std::string& ref) override {
-    lifecycle(call, ref, "start", "", "running", {BERTH_EVENT_STARTED}, "already running");
+    lifecycle(call, ref, "start", "", {"running"}, {"paused", "suspended"});
   }
   void stop(sdk::Call& call, const std::string& ref, const char*, int32_t timeout_s) override {
     // A graceful shutdown that PVE itself escalates to a hard stop after the timeout.
     const int t = timeout_s < 0 ? 60 : timeout_s;
-    lifecycle(call, ref, "shutdown", "timeout=" + std::to_string(t) + "&forceStop=1", "stopped",
-              {BERTH_EVENT_EXITED}, "not running");
+    lifecycle(call, ref, "shutdown", "timeout=" + std::to_string(t) + "&forceStop=1", {"stopped"}, {});
   }
   void kill(sdk::Call& call, const std::string& ref, const char*) override {
-    lifecycle(call, ref, "stop", "", "stopped", {BERTH_EVENT_EXITED}, "not running");
+    lifecycle(call, ref, "stop", "", {"stopped"}, {});
   }
   void restart(sdk::Call& call, const std::string& ref, int32_t timeout_s) override {
     const Guest g = resolve(ref, limits_of(call));
     if (g.status != "running") return start(call, ref);  // reboot needs a running CT
-    lifecycle(call, ref, "reboot", timeout_s >= 0 ? "timeout=" + std::to_string(timeout_s) : "", "running",
-              {BERTH_EVENT_EXITED, BERTH_EVENT_STARTED}, "");
+    lifecycle(call, ref, "reboot", timeout_s >= 0 ? "timeout=" + std::to_string(timeout_s) : "", {}, {});
   }
   void pause(sdk::Call& call, const std::string& ref) override {
-    lifecycle(call, ref, "suspend", "", "paused", {BERTH_EVENT_PAUSED}, "");
+    lifecycle(call, ref, "suspend", "", {"paused", "suspended"}, {"stopped"});
   }
   void unpause(sdk::Call& call, const std::string& ref) override {
-    lifecycle(call, ref, "resume", "", "running", {BERTH_EVENT_UNPAUSED}, "");
-  }
-
-  void watch_start(sdk::Call&) override {
-    std::lock_guard lock(watch_mutex_);
-    if (poller_.joinable()) return;
-    stopping_ = false;
-    watching_ = true;
-    poller_ = std::thread([this] { poll_loop(); });
-  }
-  void watch_stop() override {
-    std::lock_guard lock(watch_mutex_);
-    if (!poller_.joinable()) return;
-    {
-      std::lock_guard s(sleep_mutex_);
-      stopping_ = true;
-    }
-    sleep_cv_.notify_all();
-    poller_.join();
-    watching_ = false;
+    lifecycle(call, ref, "resume", "", {"running"}, {"stopped"});
   }
 
  private:
   struct Snapshot {
-    std::vector<Guest> guests;         // templates excluded
-    std::set<std::string> answered;    // nodes whose list we got
+    std::vector<Guest> guests;  // templates excluded
   };
 
   static std::string base(const Guest& g) { return "/nodes/" + g.node + "/lxc/" + std::to_string(g.vmid); }
 
   // Every LXC guest, live: one GET /nodes, then one list per online node.
-  // The cost per interval grows with nodes, never with guests.
+  // The cost per call grows with nodes, never with guests. Guests of a node
+  // that does not answer are unknown, not gone: they come from the cluster's
+  // own index with state UNKNOWN, which berthd reads as "keep what you knew".
   Snapshot snapshot(const http::Limits& limits) {
     Snapshot snap;
     auto nodes = api_.call("GET", "/nodes", limits);
     if (!nodes.IsArray()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: /nodes is not a list");
+    std::set<std::string> silent;
     for (auto& n : nodes.GetArray()) {
       const std::string node = s(n, "node");
-      if (node.empty() || s(n, "status") == "offline") continue;
+      if (node.empty()) continue;
+      if (s(n, "status") == "offline") {
+        silent.insert(node);
+        continue;
+      }
       try {
         auto guests = api_.call("GET", "/nodes/" + node + "/lxc", limits);
-        if (!guests.IsArray()) continue;
-        snap.answered.insert(node);
+        if (!guests.IsArray()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: lxc list");
         for (auto& g : guests.GetArray()) {
           Guest guest = guest_from(g, node);
           if (guest.vmid > 0 && !guest.is_template) snap.guests.push_back(std::move(guest));
         }
       } catch (const Error& e) {
-        if (e.code() != BERTH_E_UNAVAILABLE) throw;  // an offline node: its guests are unknown, not gone
+        if (e.code() != BERTH_E_UNAVAILABLE) throw;
+        silent.insert(node);
       }
+    }
+    if (!silent.empty()) {
+      auto all = api_.call("GET", "/cluster/resources?type=vm", limits);
+      if (all.IsArray())
+        for (auto& g : all.GetArray()) {
+          const std::string node = s(g, "node");
+          if (!silent.count(node) || s(g, "type") != "lxc") continue;
+          Guest guest = guest_from(g, node);
+          guest.status = "unknown";
+          if (guest.vmid > 0 && !guest.is_template) snap.guests.push_back(std::move(guest));
+        }
     }
     return snap;
   }
@@ -285,142 +280,38 @@ class Proxmox final : public sdk::Instance {
     return *found;
   }
 
-  // One lifecycle POST and its task. `idempotent` is PVE's synchronous error
-  // text that means "already in that state": success, no event.
+  // One lifecycle POST and its task. `done` are the states in which the
+  // goal already holds (success without a task); `wrong` those from which
+  // the op cannot reach it (conflict). PVE's own "already running" / "not
+  // running" answers are read the same way, for a guest that changed between
+  // our look and the POST.
   void lifecycle(sdk::Call& call, const std::string& ref, const std::string& action, const std::string& form,
-                 const std::string& after, std::vector<berth_event_type> events, const std::string& idempotent) {
+                 const std::vector<std::string>& done, const std::vector<std::string>& wrong) {
     const auto limits = limits_of(call);
     const Guest g = resolve(ref, limits);
-    // While the op runs the poller leaves this guest alone: the op reports
-    // the change itself when its task completes, exactly once.
-    {
-      std::lock_guard lock(known_mutex_);
-      auto [it, fresh] = known_.try_emplace(g.vmid, Known{g, Clock::now()});
-      ++it->second.in_flight;
-    }
-    struct Done {
-      Proxmox* self;
-      int64_t vmid;
-      ~Done() {
-        std::lock_guard lock(self->known_mutex_);
-        auto& k = self->known_[vmid];
-        --k.in_flight;
-        k.changed_at = Clock::now();
-      }
-    } done{this, g.vmid};
+    auto in = [&](const std::vector<std::string>& states) {
+      return std::find(states.begin(), states.end(), g.status) != states.end();
+    };
+    if (g.status == "unknown") throw Error(BERTH_E_UNAVAILABLE, "node " + g.node + " does not answer");
+    if (in(done)) return;
+    if (in(wrong)) throw Error(BERTH_E_CONFLICT, "CT " + std::to_string(g.vmid) + " is " + g.status);
     std::string upid;
     try {
       auto d = api_.call("POST", base(g) + "/status/" + action, limits, form);
       if (!d.IsString()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: no UPID for " + action);
       upid = d.GetString();
     } catch (const Error& e) {
-      if (!idempotent.empty() && std::string(e.what()).find(idempotent) != std::string::npos) return;
+      const std::string text = e.what();
+      const bool holds = (action == "start" && text.find("already running") != std::string::npos) ||
+                         ((action == "shutdown" || action == "stop") && text.find("not running") != std::string::npos);
+      if (holds) return;
       throw;
     }
     api_.wait_task(upid, limits);
-    const std::string raw = "vz" + action;
-    std::vector<sdk::Event> out;
-    {
-      std::lock_guard lock(known_mutex_);
-      auto& k = known_[g.vmid];
-      k.guest = g;
-      k.guest.status = after;
-      k.changed_at = Clock::now();
-      for (auto type : events) out.push_back(event(type, g, raw));
-    }
-    if (watching_)
-      for (const auto& e : out) host().emit(e);
   }
-
-  static sdk::Event event(berth_event_type type, const Guest& g, const std::string& raw) {
-    sdk::Event e;
-    e.type = type;
-    e.raw_action = raw;
-    e.container_id = std::to_string(g.vmid);
-    e.container_name = g.name;
-    e.labels = labels_from_tags(g.tags);
-    return e;
-  }
-
-  // ------------------------------------------------------------ polling
-
-  void poll_loop() {
-    bool up = false, reported = false, baseline = false;
-    while (!stopping_) {
-      const auto started = Clock::now();
-      try {
-        Snapshot snap = snapshot({started + std::chrono::milliseconds(std::max<int64_t>(config_.poll_interval_ms, 5000)), {}});
-        auto events = diff(snap, started, baseline);
-        baseline = true;
-        if (!up) host().provider_state(BERTH_PROVIDER_UP, "polling " + config_.url);
-        up = reported = true;
-        for (const auto& e : events) host().emit(e);
-      } catch (const Error& e) {
-        if (up || !reported) host().provider_state(BERTH_PROVIDER_DOWN, e.what());
-        up = false;
-        reported = true;
-      }
-      std::unique_lock lock(sleep_mutex_);
-      sleep_cv_.wait_until(lock, started + std::chrono::milliseconds(config_.poll_interval_ms),
-                           [&] { return stopping_.load(); });
-    }
-  }
-
-  // Changes since the last poll, as events. A guest an op changed after this
-  // poll began is left alone: the op already reported it.
-  std::vector<sdk::Event> diff(const Snapshot& snap, Clock::time_point poll_started, bool emit) {
-    std::vector<sdk::Event> out;
-    std::lock_guard lock(known_mutex_);
-    std::set<int64_t> present;
-    for (const auto& g : snap.guests) {
-      present.insert(g.vmid);
-      auto it = known_.find(g.vmid);
-      if (it == known_.end()) {
-        known_[g.vmid] = {g, poll_started};
-        if (!emit) continue;
-        out.push_back(event(BERTH_EVENT_CREATED, g, "poll:created"));
-        if (g.status == "running") out.push_back(event(BERTH_EVENT_STARTED, g, "poll:running"));
-        continue;
-      }
-      Known& k = it->second;
-      if (k.in_flight > 0 || k.changed_at > poll_started) continue;
-      const std::string before = k.guest.status;
-      k.guest = g;
-      if (!emit || before == g.status) continue;
-      const std::string raw = "poll:" + g.status;
-      if (g.status == "running") out.push_back(event(before == "paused" ? BERTH_EVENT_UNPAUSED : BERTH_EVENT_STARTED, g, raw));
-      else if (g.status == "stopped") out.push_back(event(BERTH_EVENT_EXITED, g, raw));
-      else if (g.status == "paused" || g.status == "suspended") out.push_back(event(BERTH_EVENT_PAUSED, g, raw));
-      else out.push_back(event(BERTH_EVENT_OTHER, g, raw));
-    }
-    for (auto it = known_.begin(); it != known_.end();) {
-      const bool node_answered = snap.answered.count(it->second.guest.node) > 0;
-      if (present.count(it->first) || !node_answered || it->second.in_flight > 0 ||
-          it->second.changed_at > poll_started) {
-        ++it;
-        continue;
-      }
-      if (emit) out.push_back(event(BERTH_EVENT_DESTROYED, it->second.guest, "poll:destroyed"));
-      it = known_.erase(it);
-    }
-    return out;
-  }
-
-  struct Known {
-    Guest guest;
-    Clock::time_point changed_at;  // last change an op made
-    int in_flight = 0;             // ops running on this guest
-  };
 
   Config config_;
   Api api_;
-  std::mutex known_mutex_;
-  std::map<int64_t, Known> known_;
-  std::mutex watch_mutex_;
-  std::thread poller_;
-  std::atomic<bool> stopping_{false}, watching_{false};
-  std::mutex sleep_mutex_;
-  std::condition_variable sleep_cv_;
 };
 
 }  // namespace

@@ -21,15 +21,16 @@ Config parse_config(const std::string& text) {
     return it->value.GetString();
   };
   static const char* known[] = {"url", "token_id", "token_secret_file", "token_secret_env", "tls",
-                                "poll_interval_ms", "task_poll_ms", "suspend"};
+                                "task_poll_ms", "suspend"};
   for (auto& m : d.GetObject()) {
     bool ok = false;
     for (const char* k : known) ok = ok || m.name == k;
     if (!ok) {
       std::string k = m.name.GetString();
       throw Error(BERTH_E_INVALID_ARGUMENT,
-                  k == "token_secret" ? "token_secret: not accepted in the config; use token_secret_file or token_secret_env"
-                                      : k + ": unknown key");
+                  k == "token_secret"       ? "token_secret: not accepted in the config; use token_secret_file or token_secret_env"
+                  : k == "poll_interval_ms" ? "poll_interval_ms: berthd polls now; set it on the provider entry, beside \"config\""
+                                            : k + ": unknown key");
     }
   }
   c.url = str(d, "url", "url");
@@ -64,12 +65,10 @@ Config parse_config(const std::string& text) {
       c.tls.insecure = ins->value.GetBool();
     }
   }
-  for (auto [key, out] : {std::pair{"poll_interval_ms", &c.poll_interval_ms}, std::pair{"task_poll_ms", &c.task_poll_ms}}) {
-    auto it = d.FindMember(key);
-    if (it == d.MemberEnd()) continue;
+  if (auto it = d.FindMember("task_poll_ms"); it != d.MemberEnd()) {
     if (!it->value.IsInt64() || it->value.GetInt64() <= 0)
-      throw Error(BERTH_E_INVALID_ARGUMENT, std::string(key) + ": expected a positive integer");
-    *out = it->value.GetInt64();
+      throw Error(BERTH_E_INVALID_ARGUMENT, "task_poll_ms: expected a positive integer");
+    c.task_poll_ms = it->value.GetInt64();
   }
   if (auto it = d.FindMember("suspend"); it != d.MemberEnd()) {
     if (!it->value.IsBool()) throw Error(BERTH_E_INVALID_ARGUMENT, "suspend: expected true or false");
@@ -94,10 +93,6 @@ Api::Api(const Config& config)
       auth_header_("PVEAPIToken=" + config.token_id + "=" + config.token_secret),
       task_poll_ms_(config.task_poll_ms) {}
 
-http::Limits limits_of(const sdk::Call& call) {
-  return {http::Clock::now() + std::chrono::milliseconds(call.remaining_ms()), [&call] { return call.cancelled(); }};
-}
-
 berth_status code_for(unsigned status, const std::string& text) {
   if (status == 401 || status == 403) return BERTH_E_PERMISSION_DENIED;
   if (status == 400) return BERTH_E_INVALID_ARGUMENT;
@@ -115,13 +110,7 @@ rapidjson::Document Api::call(const std::string& method, const std::string& path
   http::Request req{method, "/api2/json" + path, form, form.empty() ? "" : "application/x-www-form-urlencoded"};
   req.headers.emplace_back("Authorization", auth_header_);
   auto r = client_.call(req, limits);
-  switch (r.failure) {
-    case http::Failure::none: break;
-    case http::Failure::timeout: throw Error(BERTH_E_TIMEOUT, r.error);
-    case http::Failure::cancelled: throw Error(BERTH_E_CANCELLED, r.error);
-    case http::Failure::protocol: throw Error(BERTH_E_INTERNAL, "malformed PVE response: " + r.error);
-    default: throw Error(BERTH_E_UNAVAILABLE, "PVE unreachable: " + r.error);
-  }
+  if (!r.ok()) http::throw_failure(r, "PVE");
   rapidjson::Document d;
   if (r.status != 200) {
     // PVE puts its error text in the reason phrase; newer servers repeat it
@@ -165,12 +154,12 @@ void Api::wait_task(const std::string& upid, const http::Limits& limits) {
       if (exit.find("did not stop") != std::string::npos) code = BERTH_E_TIMEOUT;
       throw Error(code, "PVE task " + upid + " failed: " + exit);
     }
-    const auto next = http::Clock::now() + std::chrono::milliseconds(task_poll_ms_);
-    if (next >= limits.deadline)
-      throw Error(BERTH_E_TIMEOUT, "PVE task " + upid + " still running at the deadline");
-    while (http::Clock::now() < next) {
-      if (limits.cancelled && limits.cancelled()) throw Error(BERTH_E_CANCELLED, "cancelled waiting for " + upid);
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(task_poll_ms_, 50)));
+    // PVE has no task notification: ask again after task_poll_ms, waking at
+    // once if the call is cancelled meanwhile.
+    if (!http::sleep_within(limits, std::chrono::milliseconds(task_poll_ms_))) {
+      if (http::Clock::now() >= limits.deadline)
+        throw Error(BERTH_E_TIMEOUT, "PVE task " + upid + " still running at the deadline");
+      throw Error(BERTH_E_CANCELLED, "cancelled waiting for " + upid);
     }
   }
 }

@@ -2,7 +2,7 @@
 // envelopes, PVE's error shapes mapped to berth codes, and UPID tasks.
 #pragma once
 
-#include "http_client.hpp"
+#include "berth_http.hpp"
 
 #include <berth/provider.hpp>
 
@@ -18,7 +18,6 @@ struct Config {
   std::string token_secret;        // read from a file or an env var, never from the config itself
   std::string secret_source;       // "file /etc/…" or "env PVE_TOKEN" (for messages; not the secret)
   http::TlsOptions tls;
-  int64_t poll_interval_ms = 3000;
   int64_t task_poll_ms = 300;
   bool suspend = false;            // opt in to pause/unpause through CRIU suspend/resume
 };
@@ -45,7 +44,7 @@ class Api {
   int64_t task_poll_ms_;
 };
 
-http::Limits limits_of(const sdk::Call& call);
+using http::limits_of;
 // "UPID:pve1:…" → "pve1".
 std::string node_of_upid(const std::string& upid);
 // The berth code for a PVE error text/status (exposed for tests).

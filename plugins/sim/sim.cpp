@@ -26,27 +26,6 @@ int64_t now_ns() {
       .count();
 }
 
-// "SIGTERM", "TERM", "15" → 15; unknown → 0.
-int signal_number(const char* s) {
-  static const std::pair<const char*, int> names[] = {
-      {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ABRT", 6},  {"KILL", 9},  {"USR1", 10},
-      {"USR2", 12}, {"ALRM", 14}, {"TERM", 15}, {"CONT", 18}, {"STOP", 19}, {"WINCH", 28}};
-  if (s == nullptr) return 0;
-  if (std::strncmp(s, "SIG", 3) == 0) s += 3;
-  for (auto [name, n] : names)
-    if (std::strcmp(s, name) == 0) return n;
-  char* end = nullptr;
-  const long n = std::strtol(s, &end, 10);
-  return (*s && *end == '\0' && n > 0 && n < 65) ? static_cast<int>(n) : 0;
-}
-
-int parse_signal(const char* s, int fallback) {
-  if (s == nullptr) return fallback;
-  const int n = signal_number(s);
-  if (n == 0) throw Error(BERTH_E_INVALID_ARGUMENT, std::string("unknown signal ") + s);
-  return n;
-}
-
 struct Box {
   sdk::Container c;
   StopBehaviour stop = StopBehaviour::graceful;
@@ -83,7 +62,7 @@ class Sim final : public sdk::Instance {
     latency(call);
     std::lock_guard lock(mu_);
     for (const auto& [id, box] : boxes_)
-      if (!sink(box->c)) break;
+      if (sink(box->c) == BERTH_SINK_STOP) break;
   }
 
   sdk::Container inspect(sdk::Call& call, const std::string& ref) override {
@@ -104,7 +83,7 @@ class Sim final : public sdk::Instance {
 
   void stop(sdk::Call& call, const std::string& ref, const char* signal, int32_t timeout_s) override {
     latency(call);
-    const int sig = parse_signal(signal, 15);
+    const int sig = signal_or(signal, 15);
     std::unique_lock lock(mu_);
     Box* b = &find(ref);
     if (b->c.state == BERTH_STATE_STOPPED) return;  // idempotent
@@ -122,11 +101,10 @@ class Sim final : public sdk::Instance {
 
   void kill(sdk::Call& call, const std::string& ref, const char* signal) override {
     latency(call);
-    const int sig = parse_signal(signal, 9);
+    const int sig = signal_or(signal, 9);
     std::lock_guard lock(mu_);
     Box& b = find(ref);
-    if (b.c.state == BERTH_STATE_STOPPED)
-      throw Error(BERTH_E_CONFLICT, "container " + b.c.name + " is not running");
+    if (b.c.state == BERTH_STATE_STOPPED) return;  // idempotent: not running already
     exit(b, 128 + sig);
   }
 
@@ -134,6 +112,7 @@ class Sim final : public sdk::Instance {
     latency(call);
     std::lock_guard lock(mu_);
     Box& b = find(ref);
+    if (b.c.state == BERTH_STATE_PAUSED) return;  // idempotent
     if (b.c.state != BERTH_STATE_RUNNING)
       throw Error(BERTH_E_CONFLICT, "container " + b.c.name + " is not running");
     set(b, BERTH_STATE_PAUSED, "paused", BERTH_EVENT_PAUSED, "pause");
@@ -143,8 +122,9 @@ class Sim final : public sdk::Instance {
     latency(call);
     std::lock_guard lock(mu_);
     Box& b = find(ref);
+    if (b.c.state == BERTH_STATE_RUNNING) return;  // idempotent
     if (b.c.state != BERTH_STATE_PAUSED)
-      throw Error(BERTH_E_CONFLICT, "container " + b.c.name + " is not paused");
+      throw Error(BERTH_E_CONFLICT, "container " + b.c.name + " is not running");
     set(b, BERTH_STATE_RUNNING, "running", BERTH_EVENT_UNPAUSED, "unpause");
   }
 
@@ -242,16 +222,20 @@ class Sim final : public sdk::Instance {
     set(b, BERTH_STATE_STOPPED, "exited", BERTH_EVENT_EXITED, "die", &code);
   }
 
-  // Sleeps `d`, or until the caller's deadline or cancellation (then throws).
+  // Sleeps `d`, or until the call is cancelled (then throws: timeout at its
+  // deadline, cancelled on shutdown).
   static void wait_for(sdk::Call& call, std::chrono::milliseconds d) {
-    const auto until = Clock::now() + d;
-    while (Clock::now() < until) {
-      if (call.cancelled()) throw Error(BERTH_E_CANCELLED, "cancelled");
-      if (call.remaining_ms() <= 0) throw Error(BERTH_E_TIMEOUT, "stop still in progress");
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(20),
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now())));
-    }
+    if (!call.wait(d.count())) return;
+    if (call.remaining_ms() <= 0) throw Error(BERTH_E_TIMEOUT, "still in progress at the deadline");
+    throw Error(BERTH_E_CANCELLED, "cancelled");
+  }
+
+  // The host passes signals normalized ("SIGTERM") and knows their numbers.
+  int signal_or(const char* signal, int fallback) const {
+    if (signal == nullptr) return fallback;
+    const int n = host().signal_number(signal);
+    if (n == 0) throw Error(BERTH_E_INVALID_ARGUMENT, std::string("unknown signal ") + signal);
+    return n;
   }
 
   void latency(sdk::Call& call) {

@@ -1,14 +1,22 @@
 // The provider conformance kit: one parameterized GoogleTest suite that checks
-// a plugin .so against the ABI contract through the core's own host
-// (berth::Plugin / berth::Provider), so it tests exactly what berthd runs.
+// a plugin .so against the ABI contract through the core's own host, exactly
+// as berthd runs it: berth::Provider (the ABI's host side), the scheduler,
+// and the sequencer that watches or polls the provider and publishes what it
+// sees. Events are checked as berthd would publish them.
 //
-// Use it for a new plugin: write a Fixture factory and
+// Use it for a new plugin, in tree: write a Fixture factory and
 //   BERTH_CONFORMANCE(MyPlugin, my_fixture());
 // in a .cpp added with berth_add_conformance_test() (tests/conformance/CMakeLists.txt).
+// Out of tree: the installed runner `berth-conformance` (sdk/README.md).
 #pragma once
 
+#include "events/pipeline.hpp"
+#include "events/sink.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/provider.hpp"
+#include "sched/scheduler.hpp"
+#include "sched/threads.hpp"
+#include "state/state_view.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -26,7 +34,9 @@ namespace berth::conformance {
 struct Fixture {
   std::string name;         // shows in test names: [a-zA-Z0-9_]
   std::string plugin_path;  // the .so, by path
-  std::string config_json;  // instance config
+  // The instance config; called when a test starts (so a fixture can start
+  // its engine lazily, not when the suite's tests are listed).
+  std::function<std::string()> config;
   // Makes a fresh container that exists and is STOPPED (created and never
   // started is fine), and returns a ref the plugin resolves (id or name).
   std::function<std::string()> make_stopped_container;
@@ -38,60 +48,41 @@ struct Fixture {
   std::chrono::milliseconds event_timeout{10000};
   // How long to keep listening for duplicates before counting events.
   std::chrono::milliseconds settle{500};
+  // For providers that cannot watch: how often berthd lists them.
+  std::chrono::milliseconds poll_interval{200};
   // Optional: called before the suite runs; returns "" if the engine is
   // reachable, otherwise the reason (the suite then skips, or fails when
   // CI=true in the environment).
   std::function<std::string()> engine_unreachable;
 };
 
-// Records what the instance reports through the host services.
-class Recorder : public ProviderListener {
+// Records what the sequencer publishes.
+class Recorder : public EventSink {
  public:
-  bool on_event(Provider&, Event event) override {
+  void container_event(std::string_view, const Event& e, uint64_t, berth_state, Origin) override {
     std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
+    events_.push_back(e);
     changed_.notify_all();
-    return true;
   }
-  void on_state(Provider&, berth_provider_state state, const std::string&) override {
+  void provider_state(std::string_view, std::string_view, bool up, std::string_view, uint64_t) override {
     std::lock_guard lock(mutex_);
-    states_.push_back(state);
+    states_.push_back(up);
     changed_.notify_all();
   }
 
   // Waits for an event of `type` about container `id` after index `from`;
   // returns its index.
-  std::optional<size_t> wait_event(const std::string& id, berth_event_type type,
-                                   size_t from, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    std::optional<size_t> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (size_t i = from; i < events_.size(); ++i)
-        if (events_[i].container_id == id && events_[i].type == type) return (found = i).has_value();
-      return false;
-    });
-    return found;
-  }
-  size_t count(const std::string& id, berth_event_type type) {
-    std::lock_guard lock(mutex_);
-    return std::count_if(events_.begin(), events_.end(), [&](const Event& e) {
-      return e.container_id == id && e.type == type;
-    });
-  }
-  size_t size() {
-    std::lock_guard lock(mutex_);
-    return events_.size();
-  }
-  Event at(size_t i) {
-    std::lock_guard lock(mutex_);
-    return events_.at(i);
-  }
+  std::optional<size_t> wait_event(const std::string& id, berth_event_type type, size_t from,
+                                   std::chrono::milliseconds timeout);
+  size_t count(const std::string& id, berth_event_type type);
+  size_t size();
+  Event at(size_t i);
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Event> events_;
-  std::vector<berth_provider_state> states_;
+  std::vector<bool> states_;
 };
 
 // Test names show the fixture's name, not its bytes.
@@ -109,9 +100,15 @@ class ProviderConformance : public ::testing::TestWithParam<Fixture> {
   berth_state state_of(const std::string& ref);
   // Expects an event of `type` for `id` after event index `from`; returns its index.
   size_t expect_event(const std::string& id, berth_event_type type, size_t from);
+  // Waits until berthd would have its baseline of the provider.
+  bool wait_synced(std::chrono::milliseconds timeout);
 
   std::shared_ptr<Plugin> plugin_;
   Recorder recorder_;
+  StateView view_;
+  std::optional<Threads> threads_;
+  std::optional<Scheduler> scheduler_;
+  std::optional<Pipeline> pipeline_;
   std::unique_ptr<Provider> provider_;
   std::vector<std::string> made_;
 };

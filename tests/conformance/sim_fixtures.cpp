@@ -22,7 +22,7 @@ Fixture sim_fixture(std::string name, const std::string& extra) {
   Fixture f;
   f.name = std::move(name);
   f.plugin_path = BERTH_TEST_PLUGIN_DIR "/sim.so";
-  f.config_json = sim_config(extra);
+  f.config = [extra] { return sim_config(extra); };
   // Each test gets a fresh instance, so handing the spares out in turn gives
   // a stopped container every time.
   auto next = std::make_shared<std::atomic<int>>(0);

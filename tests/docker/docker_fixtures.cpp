@@ -12,7 +12,7 @@ berth::conformance::Fixture docker_fixture() {
   berth::conformance::Fixture f;
   f.name = "dockerd";
   f.plugin_path = BERTH_TEST_PLUGIN_DIR "/docker.so";
-  f.config_json = R"({"host": ")" + docker_host() + R"("})";
+  f.config = [] { return R"({"host": ")" + docker_host() + R"("})"; };
   f.make_stopped_container = [] {
     static std::atomic<int> n{0};
     const std::string name = "berth-conf-" + std::to_string(getpid()) + "-" + std::to_string(n++);

@@ -91,7 +91,8 @@ TEST_F(Berthctl, ExitCodesTellFailuresApartInOneLine) {
   EXPECT_EQ(std::count(not_found.err.begin(), not_found.err.end(), '\n'), 1) << not_found.err;
   EXPECT_NE(not_found.err.find("not_found"), std::string::npos);
   EXPECT_EQ(run("pause web").code, 6) << "unsupported (pause disabled)";
-  EXPECT_EQ(run("kill batch").code, 5) << "conflict: not running";
+  EXPECT_EQ(run("unpause batch").code, 5) << "conflict: not running";
+  EXPECT_EQ(run("kill batch").code, 0) << "kill of a stopped container: its goal holds";
   EXPECT_EQ(run("stop web --signal SIGBOGUS").code, 9) << "invalid argument";
   EXPECT_EQ(run("frobnicate").code, 2) << "usage";
   EXPECT_EQ(run("start").code, 2) << "usage: NAME missing";
@@ -120,19 +121,39 @@ TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(500ms);
+  auto text_of = [&] {
+    std::string text;
+    if (FILE* f = fopen(out.c_str(), "r")) {
+      char buf[4096];
+      while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+      fclose(f);
+    }
+    return text;
+  };
+  // Waits until the output shows `what` `times` times (berthctl flushes
+  // every line, also into a file).
+  auto wait_for = [&](const std::string& what, size_t times) {
+    for (int i = 0; i < 1000; ++i) {
+      const std::string t = text_of();
+      size_t n = 0;
+      for (size_t at = t.find(what); at != std::string::npos; at = t.find(what, at + 1)) ++n;
+      if (n >= times) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  // The snapshot is printed once the subscription is live.
+  ASSERT_TRUE(wait_for("snapshot", 1)) << text_of();
   run("stop db --timeout 1");
   run("stop web --timeout 1");
   run("start web");
-  std::this_thread::sleep_for(500ms);
+  run("stop web --timeout 1");
+  // Events come in order: once the second exit of web is out, anything the
+  // filters let through before it is out too.
+  EXPECT_TRUE(wait_for("exited    web", 2)) << text_of();
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
-  std::string text;
-  if (FILE* f = fopen(out.c_str(), "r")) {
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-    fclose(f);
-  }
+  const std::string text = text_of();
   std::remove(out.c_str());
   EXPECT_NE(text.find("snapshot"), std::string::npos) << text;
   EXPECT_NE(text.find("exited    web"), std::string::npos) << text;

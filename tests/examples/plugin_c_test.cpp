@@ -1,7 +1,9 @@
 // examples/plugin-c (plain C, built out of tree from the installed SDK):
 // the conformance kit, and berthd serving it.
 #include "berthd_process.hpp"
-#include "conformance.hpp"
+
+#include <berth/provider.h>
+#include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
@@ -32,47 +34,36 @@ std::string make_service(const std::string& name) {
   return name;
 }
 
-berth::conformance::Fixture procdir_fixture() {
-  berth::conformance::Fixture f;
-  f.name = "procdir_c";
-  f.plugin_path = BERTH_PLUGIN_C_SO;
-  f.config_json = R"({"dir": ")" + services_dir() + R"(", "poll_ms": 50})";
-  f.make_stopped_container = [] {
-    static std::atomic<int> n{0};
-    return make_service("svc" + std::to_string(n++));
-  };
-  f.remove_container = [](const std::string& ref) { fs::remove_all(services_dir() + "/" + ref); };
-  f.event_timeout = std::chrono::seconds(5);
-  f.settle = std::chrono::milliseconds(300);
-  return f;
-}
-
 }  // namespace
 
-BERTH_CONFORMANCE(PluginC, procdir_fixture());
+// The conformance kit runs on procdir.so through the installed runner
+// (plugin_c_conformance.sh), as a third party would run it.
 
 TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
   using namespace berth::testing;
-  BerthdProcess d(fmt::format(R"({{"providers": [{{"name": "svc", "plugin": "{}",
+  BerthdProcess d(fmt::format(R"({{"heartbeat_ms": 100, "providers": [{{"name": "svc", "plugin": "{}",
       "config": {{"dir": "{}", "poll_ms": 100}}}}]}})", BERTH_PLUGIN_C_SO, BERTH_EXAMPLES_DIR "/plugin-c/demo"));
   ASSERT_TRUE(d.ready()) << d.output();
-  EXPECT_NE(d.output().find("loaded plugin procdir 0.1.0 (ABI 1.0)"), std::string::npos) << d.output();
+  EXPECT_NE(d.output().find(fmt::format("loaded plugin procdir 0.1.0 (ABI {}.{})", BERTH_ABI_MAJOR, BERTH_ABI_MINOR)),
+            std::string::npos) << d.output();
   zmq::context_t zmq;
   Client c(zmq, d.commands_endpoint());
+  Subscriber sub(zmq, d.events_endpoint());
+  ASSERT_TRUE(sub.wait_connected());
   auto started = c.call(R"({"op":"start","container":"hello"})");
   ASSERT_TRUE(started["ok"].GetBool()) << started["error"]["message"].GetString();
   auto st = c.call(R"({"op":"inspect","container":"hello"})");
   EXPECT_STREQ(st["result"]["state"].GetString(), "running");
   EXPECT_STREQ(st["result"]["routing"]["routes"][0]["alias"].GetString(), "hello");
-  Subscriber sub(zmq, d.events_endpoint(), "container/svc/exited");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The watcher has seen it run (else a quick stop could fall between polls).
+  ASSERT_TRUE(sub.next_matching("container/svc/started", std::chrono::seconds(5)));
   const auto t0 = std::chrono::steady_clock::now();
   auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":5})");
   ASSERT_TRUE(stopped["ok"].GetBool());
   // SIGTERM reaches the service's trap even though berthd blocks SIGTERM
   // for itself: a graceful exit 0, long before the 5 s escalation.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
-  auto exited = sub.next(std::chrono::seconds(5));
+  auto exited = sub.next_matching("container/svc/exited", std::chrono::seconds(5));
   ASSERT_TRUE(exited);
   EXPECT_EQ(exited->body["exit_code"].GetInt(), 0);
   EXPECT_STREQ(c.call(R"({"op":"status","container":"hello"})")["result"]["state"].GetString(), "stopped");
@@ -86,16 +77,17 @@ TEST(PluginC, ServicesStartedByBerthdCanBeStoppedBySigterm) {
   using namespace berth::testing;
   make_service("plain");
   std::ofstream(services_dir() + "/plain/run") << "#!/bin/sh\nexec sleep 600\n";
-  BerthdProcess d(fmt::format(R"({{"providers": [{{"name": "svc", "plugin": "{}",
+  BerthdProcess d(fmt::format(R"({{"heartbeat_ms": 100, "providers": [{{"name": "svc", "plugin": "{}",
       "config": {{"dir": "{}", "poll_ms": 50}}}}]}})", BERTH_PLUGIN_C_SO, services_dir()));
   ASSERT_TRUE(d.ready()) << d.output();
   zmq::context_t zmq;
   Client c(zmq, d.commands_endpoint());
-  Subscriber sub(zmq, d.events_endpoint(), "container/svc/exited");
+  Subscriber sub(zmq, d.events_endpoint());
+  ASSERT_TRUE(sub.wait_connected());
   ASSERT_TRUE(c.call(R"({"op":"start","container":"plain"})")["ok"].GetBool());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(sub.next_matching("container/svc/started", std::chrono::seconds(5)));
   ASSERT_TRUE(c.call(R"({"op":"stop","container":"plain","timeout":5})")["ok"].GetBool());
-  auto exited = sub.next(std::chrono::seconds(10));
+  auto exited = sub.next_matching("container/svc/exited", std::chrono::seconds(10));
   ASSERT_TRUE(exited);
   EXPECT_EQ(exited->body["exit_code"].GetInt(), 128 + SIGTERM) << "SIGTERM, not the SIGKILL escalation";
   fs::remove_all(services_dir() + "/plain");

@@ -37,12 +37,16 @@ struct Background {
     return s;
   }
   bool wait_for(const std::string& text, std::chrono::milliseconds t) const {
+    return wait_until([&](const std::string& out) { return out.find(text) != std::string::npos; }, t);
+  }
+  template <class Pred>
+  bool wait_until(Pred&& done, std::chrono::milliseconds t) const {
     auto until = std::chrono::steady_clock::now() + t;
     while (std::chrono::steady_clock::now() < until) {
-      if (output().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(50ms);
+      if (done(output())) return true;
+      std::this_thread::sleep_for(20ms);
     }
-    return false;
+    return done(output());
   }
   static inline int n = 0;
   int pid;
@@ -80,11 +84,14 @@ TEST_P(Subscribers, NoticeAGapAndResync) {
   ASSERT_TRUE(d.ready()) << d.output();
   Background sub(GetParam() + " --events " + d.events_endpoint() + " --commands " + d.commands_endpoint());
   ASSERT_TRUE(sub.wait_for("gap", 20s)) << sub.output().substr(0, 2000);
-  // Recovered: a second snapshot (C++ prints it) or the resync point (Python).
-  const std::string out = sub.output();
-  const auto first = out.find("snapshot:");
-  EXPECT_TRUE(out.find("snapshot:", first + 1) != std::string::npos || out.find("resynced to seq") != std::string::npos)
-      << out.substr(0, 2000);
+  // Recovered after the gap: a second snapshot (C++ prints it) or the resync
+  // point (Python). Waited for: it comes after the gap line, not with it.
+  auto recovered = [](const std::string& out) {
+    const auto gap = out.find("gap");
+    return gap != std::string::npos && (out.find("snapshot:", gap) != std::string::npos ||
+                                         out.find("resynced to seq", gap) != std::string::npos);
+  };
+  EXPECT_TRUE(sub.wait_until(recovered, 20s)) << sub.output().substr(0, 2000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Subscribers, ::testing::Values(cpp_subscriber(), python_subscriber()),

@@ -24,7 +24,8 @@ class ProxmoxE2E : public ::testing::Test {
         {"vmid":201,"node":"pve2","name":"batch","status":"stopped"}]})");
     daemon_ = std::make_unique<BerthdProcess>(fmt::format(
         R"({{"heartbeat_ms": 200, "log_level": "debug", "providers": [{{"name": "pve", "plugin": "{}",
-            "config": {}}}]}})", plugin_path("proxmox"), plugin_config.empty() ? sim_->plugin_config() : plugin_config));
+            "poll_interval_ms": 300, "config": {}}}]}})", plugin_path("proxmox"),
+        plugin_config.empty() ? sim_->plugin_config() : plugin_config));
     ASSERT_TRUE(daemon_->ready()) << daemon_->output();
     sub_ = std::make_unique<Subscriber>(zmq_, daemon_->events_endpoint(), "container/");
     client_ = std::make_unique<Client>(zmq_, daemon_->commands_endpoint(), 30s);
@@ -159,7 +160,7 @@ TEST_F(ProxmoxE2E, PollingCostsOneRequestPerNodeNotPerGuest) {
 TEST_F(ProxmoxE2E, AWrongTokenIsPermissionDeniedAndNeverLogged) {
   setenv("BERTH_TEST_WRONG_SECRET", "not-the-secret", 1);
   start("");  // then replace the daemon with one holding the wrong secret
-  std::string wrong = sim_->plugin_config(300);
+  std::string wrong = sim_->plugin_config();
   wrong.replace(wrong.find(kSecretEnv), std::string(kSecretEnv).size(), "BERTH_TEST_WRONG_SECRET");
   daemon_ = std::make_unique<BerthdProcess>(fmt::format(
       R"({{"log_level": "debug", "providers": [{{"name": "pve", "plugin": "{}", "config": {}}}]}})",
@@ -205,9 +206,10 @@ TEST_F(ProxmoxE2E, EveryInjectedFaultIsATypedError) {
   // Task failing: suspend on stock PVE.
   // (pause is off by default, so the host refuses it before PVE is asked)
   EXPECT_EQ(error_code(R"({"op":"pause","container":"101"})"), "unsupported");
-  // Node offline: its guests cannot be resolved.
+  // Node offline: its guests are known (the cluster's index), but cannot be
+  // acted on.
   sim_->control("POST", "node/pve2", R"({"online":false})");
-  EXPECT_EQ(error_code(R"({"op":"start","container":"201"})"), "not_found");
+  EXPECT_EQ(error_code(R"({"op":"start","container":"201"})"), "unavailable");
   sim_->control("POST", "node/pve2", R"({"online":true})");
   EXPECT_EQ(error_code(R"({"op":"start","container":"pve2/201"})"), "ok");
   // Unknown guest.

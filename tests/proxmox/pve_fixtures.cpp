@@ -18,7 +18,8 @@ berth::conformance::Fixture pve_fixture() {
   berth::conformance::Fixture f;
   f.name = "pvesim";
   f.plugin_path = BERTH_TEST_PLUGIN_DIR "/proxmox.so";
-  f.config_json = sim().plugin_config(200);
+  f.config = [] { return sim().plugin_config(); };
+  f.poll_interval = std::chrono::milliseconds(200);
   f.make_stopped_container = [] {
     static std::atomic<int> vmid{500};
     const int id = vmid++;

@@ -62,10 +62,9 @@ PveSim::~PveSim() {
   std::system(("rm -rf " + dir_).c_str());
 }
 
-std::string PveSim::plugin_config(int poll_interval_ms, const std::string& extra) const {
+std::string PveSim::plugin_config(const std::string& extra) const {
   return R"({"url": ")" + url() + R"(", "token_id": ")" + kTokenId + R"(", "token_secret_env": ")" + kSecretEnv +
-         R"(", "tls": {"fingerprint": ")" + fingerprint_ + R"("}, "poll_interval_ms": )" +
-         std::to_string(poll_interval_ms) + R"(, "task_poll_ms": 50)" + extra + "}";
+         R"(", "tls": {"fingerprint": ")" + fingerprint_ + R"("}, "task_poll_ms": 50)" + extra + "}";
 }
 
 std::string PveSim::control(const std::string& method, const std::string& what, const std::string& json) {

@@ -19,7 +19,7 @@ class PveSim {
   const std::string& fingerprint() const { return fingerprint_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   // The proxmox.so config for this simulator (secret from kSecretEnv).
-  std::string plugin_config(int poll_interval_ms = 300, const std::string& extra = "") const;
+  std::string plugin_config(const std::string& extra = "") const;
 
   // POST/GET/DELETE on /_sim/<what>; returns the body.
   std::string control(const std::string& method, const std::string& what, const std::string& json = "");

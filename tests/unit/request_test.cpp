@@ -30,6 +30,47 @@ TEST(Request, NumericIdIsEchoedVerbatim) {
   EXPECT_EQ(r->id_json, "42");
 }
 
+// A client written from docs/protocol.md sent a 30-digit id and got 1.23e29.
+TEST(Request, AnyIdIsEchoedAsTheClientWroteIt) {
+  for (std::string id : {"123456789012345678901234567890", "-0.000000000000000000001", "1.5e300",
+                         R"("caf\u00e9")", R"({"n": 123456789012345678901234567890, "a": [1, 2.50]})",
+                         "[]", "true", "null"}) {
+    auto r = parse(R"({"op":"ping", "id": )" + id + "  }");
+    ASSERT_TRUE(r) << id;
+    EXPECT_EQ(r->id_json, id);
+  }
+  auto nested = parse(R"({"x":{"id":1},"op":"ping","id":"outer"})");
+  EXPECT_EQ(nested->id_json, R"("outer")") << "only the top-level id";
+}
+
+TEST(Request, BytesThatAreNotUtf8AreMalformed) {
+  auto r = parse("{\"op\":\"ping\",\"id\":\"\xff\"}");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::malformed_request);
+  EXPECT_NE(r.error().message().find("UTF-8"), std::string::npos);
+}
+
+TEST(Request, SignalsAreNormalizedOrRefused) {
+  for (const char* given : {"SIGTERM", "TERM", "term", "15", "sigterm"}) {
+    auto r = parse(std::string(R"({"op":"stop","container":"x","signal":")") + given + "\"}");
+    ASSERT_TRUE(r) << given;
+    EXPECT_EQ(*r->signal, "SIGTERM") << given;
+  }
+  EXPECT_EQ(*parse(R"({"op":"kill","container":"x","signal":"RTMIN+3"})")->signal, "SIGRTMIN+3");
+  EXPECT_EQ(*parse(R"({"op":"kill","container":"x","signal":"60"})")->signal, "SIGRTMAX-4");
+  for (const char* bad : {"SIGBOGUS", "0", "65", "-9", "9x", "RTMIN+40", ""}) {
+    auto r = parse(std::string(R"({"op":"kill","container":"x","signal":")") + bad + "\"}");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), Code::invalid_argument) << bad;
+  }
+}
+
+TEST(Request, TimeoutsBeyondADayAreInvalid) {
+  EXPECT_EQ(parse(R"({"op":"ping","timeout_ms":99999999999999999})").error().code(), Code::invalid_argument);
+  EXPECT_EQ(parse(R"({"op":"stop","container":"x","timeout":100000})").error().code(), Code::invalid_argument);
+  EXPECT_TRUE(parse(R"({"op":"stop","container":"x","timeout":86400,"timeout_ms":86400000})"));
+}
+
 TEST(Request, MissingIdEchoesNull) {
   auto r = parse(R"({"op":"ping"})");
   ASSERT_TRUE(r);
@@ -77,10 +118,22 @@ TEST(Request, ListAndSnapshotNeedNoContainer) {
   EXPECT_TRUE(parse(R"({"op":"snapshot"})"));
 }
 
-TEST(Request, WrongTypedFieldIsMissingField) {
-  auto r = parse(R"({"op":"start","container":5})");
+// One documented code for a field of the wrong type, whichever the field.
+TEST(Request, AWrongTypedFieldIsInvalidArgument) {
+  for (const char* req : {R"({"op":"start","container":5})", R"({"op":"stop","container":"x","signal":9})",
+                          R"({"op":"stop","container":"x","timeout":"5"})",
+                          R"({"op":"stop","container":"x","timeout_ms":1.5})", R"({"op":7})"}) {
+    auto r = parse(req);
+    ASSERT_FALSE(r) << req;
+    EXPECT_EQ(r.error().code(), Code::invalid_argument) << req;
+  }
+}
+
+TEST(Request, AnAbsentRequiredFieldIsMissingField) {
+  auto r = parse(R"({"op":"start"})");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::missing_field);
+  EXPECT_EQ(parse(R"({"container":"x"})").error().code(), Code::missing_field);
 }
 
 TEST(Request, NegativeTimeoutIsInvalid) {

@@ -53,13 +53,22 @@
  * - create() may run concurrently for DIFFERENT instances. destroy() for an
  *   instance is called exactly once, after watch_stop() (if watching) has
  *   returned and after every other op on that instance has returned; nothing
- *   is called on the instance afterwards.
- * - The host runs ops (list ... restart) on a pool of worker threads. Unless
- *   the plugin sets BERTH_PLUGIN_SERIALIZE, ops on the SAME instance may run
- *   concurrently with each other and with watch_start/watch_stop, so the
- *   instance must guard its own state. With BERTH_PLUGIN_SERIALIZE the host
- *   holds a per-instance lock around every op (simple, but then one slow stop
- *   delays other calls on that instance; never calls on other instances).
+ *   is called on the instance afterwards. An instance whose op or
+ *   watch_stop() is still running when shutdown's time is up is never
+ *   destroyed (and its library never unloaded); the log names it.
+ * - The host runs ops (list ... restart) on threads it starts on demand: one
+ *   thread per op in flight, at most the instance's `max_calls` (berthd's
+ *   config) at once; further ops wait in the host's queue, not in a thread.
+ *   A slow or stuck op therefore delays only calls of its own instance.
+ * - Lifecycle ops (start, stop, kill, pause, unpause, restart) on ONE
+ *   container run one at a time, in arrival order. (The host tells refs
+ *   apart by its own view: "web" and web's id are the same container once
+ *   berthd has listed it.) Reads (list, inspect, status) never wait for
+ *   lifecycle ops: they may run concurrently with anything, so the instance
+ *   must guard its own state. With BERTH_PLUGIN_SERIALIZE the host runs at
+ *   most one op of the instance at a time (simple, but then one slow stop
+ *   delays every other call on that instance; never calls on other
+ *   instances). No thread waits on a lock for this: queued ops hold none.
  * - watch_start() and watch_stop() are never called concurrently with each
  *   other for one instance. watch_stop() must not return until the plugin
  *   will no longer call emit()/provider_state() for the instance.
@@ -75,16 +84,23 @@
  * ---------------------------------------------------------------------------
  * 4. Long operations, deadlines and cancellation
  * ---------------------------------------------------------------------------
- * - A slow op blocks only the worker thread running it; the host keeps
- *   answering other requests (ping, list, ops on other containers).
+ * - A slow op blocks only the thread running it; the host keeps answering
+ *   other requests (ping, list, ops on other containers).
  * - Each op gets a berth_call. host->call_remaining_ms(call) tells how long
  *   the caller will still wait; stop/restart deadlines already include the
- *   requested timeout plus a grace period. When it reaches 0, give up and
- *   return BERTH_E_TIMEOUT. host->call_cancelled(call) turns true when the
- *   daemon shuts down; return BERTH_E_CANCELLED as soon as practical.
- * - If an op overruns its deadline, the host answers the client with
- *   `timeout` on its own; the op's late result is logged and discarded, but
- *   the op still runs to its end (the host never kills a plugin thread).
+ *   requested timeout plus a grace period.
+ * - The call is CANCELLED when its deadline passes or the daemon shuts down:
+ *   host->call_cancelled(call) turns non-zero, host->call_wait() returns
+ *   early and host->call_cancel_fd(call) becomes readable. Return as soon as
+ *   practical: BERTH_E_TIMEOUT after the deadline, BERTH_E_CANCELLED on
+ *   shutdown. Wait with call_wait (a sleep) or by polling the cancel fd
+ *   together with your own sockets; never by sleeping in a loop.
+ * - An op whose deadline passed while it waited in the host's queue is never
+ *   started. If an op overruns its deadline, the host answers the client
+ *   with `timeout` on its own; the op's late result is logged and
+ *   discarded, but the op still runs to its end (the host never kills a
+ *   plugin thread). An op still running at shutdown is named in the log,
+ *   and its instance is not destroyed.
  *
  * ---------------------------------------------------------------------------
  * 5. Errors
@@ -95,16 +111,58 @@
  *   uses the code's name.
  * - No C++ exception, no C++ type and no longjmp ever crosses this boundary.
  *   C++ plugins catch everything at the edge (berth/provider.hpp does this).
- * - Engine outcomes that already hold (start a running container, stop a
- *   stopped one) are BERTH_OK: operations are idempotent.
+ * - Idempotence: an op whose goal already holds succeeds without doing
+ *   anything; an op that cannot reach its goal from the current state is
+ *   BERTH_E_CONFLICT. The same for every plugin (the conformance kit checks):
+ *
+ *     op       goal             already holds (BERTH_OK)  conflict
+ *     start    running          running                   paused
+ *     stop     not running      stopped                   -
+ *     kill     not running      stopped                   -
+ *     pause    paused           paused                    stopped
+ *     unpause  running          running                   stopped
+ *     restart  running, fresh   -                         - (stopped: start)
  *
  * ---------------------------------------------------------------------------
- * 6. Container references
+ * 6. Container references and signals
  * ---------------------------------------------------------------------------
  * A `ref` names one container of the instance: its full id, a unique id
  * prefix, or its name (engine-specific forms such as PVE's "node/vmid" are
  * allowed). An unknown ref is BERTH_E_NOT_FOUND; an ambiguous prefix is
  * BERTH_E_INVALID_ARGUMENT.
+ *
+ * Signals reach a plugin normalized by the host: NULL (the engine's
+ * default) or an upper-case name with its SIG prefix, "SIGTERM", "SIGKILL",
+ * "SIGRTMIN+3". Clients may write "TERM", "sigterm" or "15"; the host
+ * translates, and refuses a signal it does not know with
+ * BERTH_E_INVALID_ARGUMENT before any plugin sees it. A plugin that needs
+ * the number asks host->signal_number(name) (ABI 1.1).
+ *
+ * ---------------------------------------------------------------------------
+ * 7. Limits on what a plugin reports
+ * ---------------------------------------------------------------------------
+ * The host bounds what it copies out of containers and events, so one bad
+ * container cannot swell every message (numbers in bytes, BERTH_MAX_*):
+ *   id                      <= 255; longer: the container/event is refused
+ *   name, image, raw_state, raw_action, health, old_name
+ *                           <= 1024; longer: cut at a UTF-8 boundary
+ *   labels                  <= 256 per container; key <= 255, value <= 4096,
+ *                           all labels together <= 64 KiB; beyond: dropped
+ *   details_json            <= 64 KiB and a JSON object; else dropped
+ *   every string            UTF-8; invalid bytes become U+FFFD
+ *   event type / state      unknown values become OTHER / UNKNOWN
+ * Each such repair is logged and counted per instance (berthd's `providers`
+ * reply, field "repairs"); nothing is ever published unbounded.
+ *
+ * ---------------------------------------------------------------------------
+ * 8. Providers that cannot watch
+ * ---------------------------------------------------------------------------
+ * Without BERTH_CAP_WATCH the host polls: it lists the instance every poll
+ * interval, asks status() of a container right after a lifecycle op on it,
+ * and publishes the differences itself (origin "poll"). It reports the
+ * instance up or down by whether list succeeds. Such a plugin keeps no
+ * state to diff and emits nothing. If watch_start fails, the host retries
+ * it with capped backoff and polls meanwhile (when the plugin can list).
  */
 #ifndef BERTH_PROVIDER_H
 #define BERTH_PROVIDER_H
@@ -117,10 +175,31 @@ extern "C" {
 #endif
 
 #define BERTH_ABI_MAJOR 1u
-#define BERTH_ABI_MINOR 0u
+#define BERTH_ABI_MINOR 1u
 
 /* The one exported symbol; see berth_entry_fn. */
 #define BERTH_ENTRY_SYMBOL "berth_provider_entry"
+
+/* True when `member` of the struct `type` at `ptr` lies within the
+ * struct_size its writer declared: a reader checks this before touching any
+ * field appended after the frozen prefix (section 1). */
+#define BERTH_HAS_FIELD(ptr, type, member) \
+  ((ptr)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
+
+#ifdef __cplusplus
+#define BERTH_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define BERTH_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Limits on plugin-supplied data (section 7). */
+#define BERTH_MAX_ID 255
+#define BERTH_MAX_TEXT 1024
+#define BERTH_MAX_LABELS 256
+#define BERTH_MAX_LABEL_KEY 255
+#define BERTH_MAX_LABEL_VALUE 4096
+#define BERTH_MAX_LABEL_BYTES 65536
+#define BERTH_MAX_DETAILS 65536
 
 #if defined(_WIN32)
 #define BERTH_EXPORT __declspec(dllexport)
@@ -142,7 +221,8 @@ typedef enum berth_status {
   BERTH_E_UNSUPPORTED = 6,       /* the engine cannot do this */
   BERTH_E_PERMISSION_DENIED = 7, /* credentials refused (401/403) */
   BERTH_E_INTERNAL = 8,          /* a bug or an engine answer we cannot parse */
-  BERTH_E_CANCELLED = 9          /* the host is shutting down */
+  BERTH_E_CANCELLED = 9,         /* the host is shutting down */
+  BERTH_STATUS_MAX_ENUM = 0x7FFFFFFF /* pins the width; never returned */
 } berth_status;
 
 /* Normalized container state. The engine's own word goes in raw_state. */
@@ -151,7 +231,8 @@ typedef enum berth_state {
   BERTH_STATE_RUNNING = 1,
   BERTH_STATE_STOPPED = 2, /* includes created-never-started: it can be started */
   BERTH_STATE_PAUSED = 3,
-  BERTH_STATE_ERROR = 4    /* dead, removal in progress, engine says broken */
+  BERTH_STATE_ERROR = 4,   /* dead, removal in progress, engine says broken */
+  BERTH_STATE_MAX_ENUM = 0x7FFFFFFF
 } berth_state;
 
 typedef enum berth_event_type {
@@ -164,7 +245,8 @@ typedef enum berth_event_type {
   BERTH_EVENT_DESTROYED = 6,
   BERTH_EVENT_OOM = 7,
   BERTH_EVENT_HEALTH = 8,    /* set health */
-  BERTH_EVENT_RENAMED = 9    /* container_name is the new name, old_name the old */
+  BERTH_EVENT_RENAMED = 9,   /* container_name is the new name, old_name the old */
+  BERTH_EVENT_MAX_ENUM = 0x7FFFFFFF
 } berth_event_type;
 
 typedef enum berth_log_level {
@@ -172,12 +254,14 @@ typedef enum berth_log_level {
   BERTH_LOG_DEBUG = 1,
   BERTH_LOG_INFO = 2,
   BERTH_LOG_WARN = 3,
-  BERTH_LOG_ERROR = 4
+  BERTH_LOG_ERROR = 4,
+  BERTH_LOG_MAX_ENUM = 0x7FFFFFFF
 } berth_log_level;
 
 typedef enum berth_provider_state {
   BERTH_PROVIDER_DOWN = 0, /* engine unreachable; events may be missing */
-  BERTH_PROVIDER_UP = 1    /* engine reachable and the event stream is live */
+  BERTH_PROVIDER_UP = 1,   /* engine reachable and the event stream is live */
+  BERTH_PROVIDER_STATE_MAX_ENUM = 0x7FFFFFFF
 } berth_provider_state;
 
 /* Capability flags: which ops an instance supports. The host answers an op
@@ -256,9 +340,13 @@ typedef struct berth_event {
 typedef struct berth_host_ctx berth_host_ctx; /* host's handle for one instance */
 typedef struct berth_call berth_call;         /* host's handle for one op call */
 
+/* What a container sink returns. */
+#define BERTH_SINK_CONTINUE 0 /* hand over the next container */
+#define BERTH_SINK_STOP 1     /* stop listing now and return BERTH_OK */
+
 /* Receives containers from list/inspect/status. Called on the op's own
- * thread, before the op returns. Return 0 to continue, non-zero to ask the
- * plugin to stop listing (then return BERTH_OK). */
+ * thread, before the op returns. Returns BERTH_SINK_CONTINUE or
+ * BERTH_SINK_STOP (the host needs no more: stop and return BERTH_OK). */
 typedef int (*berth_container_sink)(void *sink_ctx, const berth_container *c);
 
 typedef struct berth_host {
@@ -294,8 +382,26 @@ typedef struct berth_host {
   /* Milliseconds until the caller stops waiting (>= 0). */
   int64_t (*call_remaining_ms)(const berth_call *call);
 
-  /* Non-zero once the host wants this call abandoned (shutdown). */
+  /* Non-zero once the call is cancelled: its deadline passed or the daemon
+   * is shutting down (section 4). */
   int (*call_cancelled)(const berth_call *call);
+
+  /* ---- ABI 1.1 (check abi_minor >= 1 or BERTH_HAS_FIELD before use) ---- */
+
+  /* Sleeps up to `ms` milliseconds, less if the call is cancelled first.
+   * Returns non-zero when the call is cancelled, 0 when the time ran out. */
+  int (*call_wait)(const berth_call *call, int64_t ms);
+
+  /* A descriptor that becomes readable when the call is cancelled (deadline
+   * or shutdown): poll it together with your own sockets. Owned by the host,
+   * valid until the op returns; never read, write or close it. -1 if the
+   * host could not make one (then fall back to call_wait). */
+  int (*call_cancel_fd)(const berth_call *call);
+
+  /* The host's number for a signal name as the host passes them ("SIGTERM"
+   * -> 15), 0 for NULL or an unknown name. For plugins that signal local
+   * processes themselves. */
+  int (*signal_number)(const char *signal);
 } berth_host;
 
 /* ---------------------------------------------------------- plugin side */
@@ -363,7 +469,9 @@ typedef struct berth_provider_ops {
    * stream is live (the host then lists and takes that as its baseline;
    * events emitted meanwhile are held and applied after the list, so none
    * fall between list and stream). Failure to reach the engine is not an
-   * error here: report DOWN and keep retrying on your thread. */
+   * error here: report DOWN and keep retrying on your thread. An error
+   * return (e.g. a bad setup) makes the host retry watch_start with capped
+   * backoff, polling the instance meanwhile if it can list. */
   berth_status (*watch_start)(berth_instance *inst, berth_call *call);
 
   /* Stop delivering events; after return, no more emit/provider_state. */
@@ -386,6 +494,17 @@ typedef struct berth_plugin_info {
  * (static, valid until unload), or NULL if the plugin cannot work with this
  * host (it should log why through host->log(NULL, ...) first). */
 typedef const berth_plugin_info *(*berth_entry_fn)(const berth_host *host);
+
+/* The frozen prefixes (section 1): these offsets never change. */
+BERTH_STATIC_ASSERT(offsetof(berth_host, struct_size) == 0, "frozen prefix");
+BERTH_STATIC_ASSERT(offsetof(berth_host, abi_major) == 4, "frozen prefix");
+BERTH_STATIC_ASSERT(offsetof(berth_host, abi_minor) == 8, "frozen prefix");
+BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, struct_size) == 0, "frozen prefix");
+BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, abi_major) == 4, "frozen prefix");
+BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, abi_minor) == 8, "frozen prefix");
+BERTH_STATIC_ASSERT(sizeof(berth_status) == 4 && sizeof(berth_state) == 4 &&
+                        sizeof(berth_event_type) == 4,
+                    "enums crossing the ABI are 32 bits wide");
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 
 #include <berth/provider.h>
 
+#include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -17,6 +19,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,9 +70,24 @@ struct Event {
   Labels labels;
 };
 
+// Untrusted text (engine JSON, tags, configs) to a number: the whole of `s`
+// in decimal, or nullopt on junk, overflow or an empty string. Never throws,
+// never looks at the locale.
+template <class T = int64_t>
+std::optional<T> parse_number(std::string_view s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
 namespace detail {
 inline const char* c_str_or_null(const std::string& s) {
   return s.empty() ? nullptr : s.c_str();
+}
+// Whether the host has the ABI 1.1 services (call_wait, cancel fd, signals).
+inline bool has_1_1(const berth_host* h) {
+  return h != nullptr && h->abi_minor >= 1 && BERTH_HAS_FIELD(h, berth_host, signal_number);
 }
 inline std::vector<berth_label> label_view(const Labels& labels) {
   std::vector<berth_label> out;
@@ -143,8 +162,38 @@ class Host {
                       const std::string& reason) const {
     detail::host_table()->provider_state(ctx_, state, reason.c_str());
   }
+  // The host's number for a signal as the host passes it ("SIGTERM" -> 15);
+  // 0 for none or unknown.
+  int signal_number(const char* signal) const {
+    const berth_host* h = detail::host_table();
+    if (!detail::has_1_1(h) || signal == nullptr) return 0;
+    return h->signal_number(signal);
+  }
+
+  // Runs fn as the body of a plugin-owned thread (a watcher, a poller): an
+  // exception escaping it is logged and reported as the provider being
+  // DOWN, never terminating the host.
+  template <class Fn>
+  void run_guarded(const char* what, Fn&& fn) const noexcept {
+    try {
+      fn();
+      return;
+    } catch (const std::exception& e) {
+      fail_thread(what, e.what());
+    } catch (...) {
+      fail_thread(what, "unknown exception");
+    }
+  }
 
  private:
+  void fail_thread(const char* what, const char* why) const noexcept {
+    try {
+      const std::string msg = std::string(what) + " failed: " + why;
+      log(BERTH_LOG_ERROR, msg);
+      provider_state(BERTH_PROVIDER_DOWN, msg);
+    } catch (...) {
+    }
+  }
   berth_host_ctx* ctx_;
 };
 
@@ -155,15 +204,34 @@ class Call {
   int64_t remaining_ms() const {
     return detail::host_table()->call_remaining_ms(call_);
   }
+  // True once the deadline passed or the host shuts down.
   bool cancelled() const {
     return detail::host_table()->call_cancelled(call_) != 0;
+  }
+  // Sleeps up to ms, less if cancelled first; true when cancelled.
+  bool wait(int64_t ms) const {
+    const berth_host* h = detail::host_table();
+    if (detail::has_1_1(h)) return h->call_wait(call_, ms) != 0;
+    // A host before ABI 1.1: sleep in short steps, looking.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!cancelled() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return cancelled();
+  }
+  // Readable once cancelled; -1 without one (host before ABI 1.1).
+  int cancel_fd() const {
+    const berth_host* h = detail::host_table();
+    return detail::has_1_1(h) ? h->call_cancel_fd(call_) : -1;
   }
 
  private:
   berth_call* call_;
 };
 
-using Sink = std::function<bool(const Container&)>;  // false = stop listing
+// Returns BERTH_SINK_CONTINUE, or BERTH_SINK_STOP when the host needs no
+// more containers (then stop listing and return) — the same constants as
+// the C sink.
+using Sink = std::function<int(const Container&)>;
 
 // Base class of a C++ provider instance. Ops a provider does not support keep
 // the default (unsupported) and leave their capability flag off.
@@ -233,8 +301,8 @@ inline Instance* self(berth_instance* inst) {
   return reinterpret_cast<Instance*>(inst);
 }
 
-inline bool sink_one(berth_container_sink sink, void* ctx, const Container& c) {
-  return with_c_view(c, [&](const berth_container& v) { return sink(ctx, &v) == 0; });
+inline int sink_one(berth_container_sink sink, void* ctx, const Container& c) {
+  return with_c_view(c, [&](const berth_container& v) { return sink(ctx, &v); });
 }
 
 // T must be constructible as T(std::string name, std::string config_json,
@@ -249,8 +317,13 @@ struct Trampolines {
       *out = reinterpret_cast<berth_instance*>(static_cast<Instance*>(inst));
     });
   }
-  static void destroy(berth_instance* inst) { delete self(inst); }
-  static uint64_t capabilities(const berth_instance* inst) {
+  static void destroy(berth_instance* inst) noexcept {
+    try {
+      delete self(inst);
+    } catch (...) {
+    }
+  }
+  static uint64_t capabilities(const berth_instance* inst) noexcept {
     try {
       return reinterpret_cast<const Instance*>(inst)->capabilities();
     } catch (...) {
@@ -316,7 +389,7 @@ struct Trampolines {
       self(inst)->watch_start(c);
     });
   }
-  static void watch_stop(berth_instance* inst) {
+  static void watch_stop(berth_instance* inst) noexcept {
     try {
       self(inst)->watch_stop();
     } catch (...) {
