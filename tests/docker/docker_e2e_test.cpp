@@ -378,3 +378,32 @@ TEST_F(DockerE2E, DockerdRestartIsDownThenUpAndNothingIsLost) {
 }
 
 }  // namespace
+
+namespace {
+
+// `docker run --label proxy.idle_timeout=.` aborted berthd (std::stod), and
+// since berthd lists containers at start-up, it aborted on every restart.
+TEST_F(DockerE2E, ALabelThatOnceAbortedTheDaemonIsOnlyThatLabelsError) {
+  const std::string name = unique_name("dot");
+  made_.push_back(name);
+  int status = 0;
+  docker(fmt::format("run -d --network none --name {} --label proxy.idle_timeout=. "
+                     "--label proxy.{}.port=99999999999999999999 {} {}", name, name, kImage, kIdleCommand),
+         &status);
+  ASSERT_EQ(status, 0);
+  for (int start = 0; start < 2; ++start) {  // it lists the container at start-up: twice
+    start_daemon();
+    ASSERT_TRUE(wait_provider(true, 30s));
+    auto r = call(fmt::format(R"({{"op":"inspect","container":"{}"}})", name));
+    ASSERT_TRUE(r["ok"].GetBool()) << daemon_->output();
+    EXPECT_EQ(r["result"]["routing"]["errors"].Size(), 2u);
+    // And live: the event of a restart carries the same labels.
+    docker("restart -t 1 " + name);
+    auto started = sub_->next_matching("container/dk/started", 30s);
+    ASSERT_TRUE(started);
+    EXPECT_TRUE(call(R"({"op":"ping"})")["ok"].GetBool());
+    EXPECT_EQ(daemon_->terminate(), 0);
+  }
+}
+
+}  // namespace

@@ -127,7 +127,12 @@ TEST_F(BerthdSim, PingAnswersWhileASlowStopIsInFlight) {
   // "slow" ignores SIGTERM: the stop waits out its 3 s timeout, then kills.
   const std::string stop = R"({"id":"slow","op":"stop","container":"slow","timeout":3})";
   slow.send(zmq::buffer(stop), zmq::send_flags::none);
-  std::this_thread::sleep_for(100ms);  // let the stop reach a worker
+  // Until the stop is inside the plugin (`providers` shows the running call).
+  for (int i = 0; i < 500; ++i) {
+    auto p = call(R"({"op":"providers"})");
+    if (p["result"][0]["calls"]["running"].GetUint() == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
 
   auto pong = call(R"({"id":"p","op":"ping"})");
   ASSERT_TRUE(pong["ok"].GetBool());

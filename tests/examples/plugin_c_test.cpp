@@ -92,3 +92,39 @@ TEST(PluginC, ServicesStartedByBerthdCanBeStoppedBySigterm) {
   EXPECT_EQ(exited->body["exit_code"].GetInt(), 128 + SIGTERM) << "SIGTERM, not the SIGKILL escalation";
   fs::remove_all(services_dir() + "/plain");
 }
+
+// Shutdown with one stuck plugin used to exit after 5 s without naming it,
+// and the other instances' destroy never ran: procdir's services were left
+// running. Now: bounded, the stuck op named, every other instance destroyed.
+TEST(PluginC, ShutdownNamesAStuckOpAndStillDestroysEveryOtherInstance) {
+  using namespace berth::testing;
+  make_service("keep");
+  const std::string pidfile = services_dir() + "/keep/pid";
+  std::ofstream(services_dir() + "/keep/run") << "#!/bin/sh\necho $$ > " << pidfile << "\nexec sleep 600\n";
+  BerthdProcess d(fmt::format(R"({{"shutdown_timeout_ms": 1500, "providers": [
+      {{"name": "svc", "plugin": "{}", "config": {{"dir": "{}", "poll_ms": 50}}}},
+      {{"name": "stuck", "plugin": "{}"}}]}})", BERTH_PLUGIN_C_SO, services_dir(), BERTH_TEST_BAD_PLUGIN_DIR "/hang.so"));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  Client c(zmq, d.commands_endpoint());
+  ASSERT_TRUE(c.call(R"({"op":"start","container":"keep"})")["ok"].GetBool());
+  int pid = 0;
+  for (int i = 0; i < 500 && pid == 0; ++i) {
+    std::ifstream(pidfile) >> pid;
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(pid, 0) << "the service never ran";
+  EXPECT_STREQ(c.call(R"({"op":"start","container":"h0","timeout_ms":300})")["error"]["code"].GetString(), "timeout");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto code = d.terminate(std::chrono::seconds(10));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 5) << "exit 5: a provider was left stuck";
+  EXPECT_LT(took, std::chrono::milliseconds(1500 + 1000)) << "bounded by shutdown_timeout_ms";
+  const std::string log = d.output();
+  EXPECT_NE(log.find("provider stuck (hang) is stuck"), std::string::npos) << log;
+  EXPECT_NE(log.find("start(h0)"), std::string::npos) << log;
+  EXPECT_NE(::kill(pid, 0), 0) << "procdir's destroy stopped its service";
+  EXPECT_EQ(errno, ESRCH);
+  fs::remove_all(services_dir() + "/keep");
+}

@@ -47,7 +47,7 @@ class ProxmoxE2E : public ::testing::Test {
   bool wait_up() {
     for (int i = 0; i < 100; ++i) {
       auto r = call(R"({"op":"providers"})");
-      if (r.IsObject() && r["result"][0]["up"].GetBool()) return true;
+      if (r.IsObject() && r["result"][0]["up"].GetBool() && r["result"][0]["synced"].GetBool()) return true;
       std::this_thread::sleep_for(50ms);
     }
     return false;
@@ -117,8 +117,7 @@ TEST_F(ProxmoxE2E, ListShowsClusterWideLxcWithoutTemplatesAndTagsAsLabels) {
 
 TEST_F(ProxmoxE2E, AGuestStartedBySomeoneElseIsSeenWithinOnePollInterval) {
   start("");
-  ASSERT_TRUE(wait_up());
-  std::this_thread::sleep_for(400ms);  // past the baseline
+  ASSERT_TRUE(wait_up());  // up = the first list is in: the baseline
   sim_->control("POST", "guest/201", R"({"status":"running"})");
   auto t0 = std::chrono::steady_clock::now();
   auto ev = sub_->next_matching("container/pve/started", 3s);
@@ -141,7 +140,7 @@ TEST_F(ProxmoxE2E, PollingCostsOneRequestPerNodeNotPerGuest) {
   for (int i = 0; i < 30; ++i)
     sim_->control("POST", "guest", fmt::format(R"({{"vmid":{},"node":"pve2","name":"g{}","status":"stopped"}})", 600 + i, i));
   sim_->control("POST", "clear_requests");
-  std::this_thread::sleep_for(1000ms);
+  std::this_thread::sleep_for(1000ms);  // the measuring window itself, not a wait for an event
   Json d;
   d.Parse(sim_->control("GET", "requests").c_str());
   int nodes = 0, per_guest = 0, lists = 0;

@@ -169,6 +169,24 @@ Json Client::call(const std::string& request_json) {
   return doc;
 }
 
+Dealer::Dealer(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::dealer) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.connect(endpoint);
+}
+
+void Dealer::send(const std::string& request_json) {
+  socket_.send(zmq::buffer(request_json), zmq::send_flags::none);
+}
+
+Json Dealer::next(std::chrono::milliseconds timeout) {
+  socket_.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout.count()));
+  Json doc;
+  zmq::message_t reply;
+  if (!socket_.recv(reply)) return doc;
+  doc.Parse(reply.to_string().c_str());
+  return doc;
+}
+
 Subscriber::Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix)
     : socket_(ctx, zmq::socket_type::sub) {
   socket_.set(zmq::sockopt::linger, 0);
@@ -184,7 +202,8 @@ std::optional<Message> Subscriber::next(std::chrono::milliseconds timeout) {
     return std::nullopt;
   Message m;
   m.topic = parts[0].to_string();
-  m.body.Parse(parts[1].to_string().c_str());
+  m.raw = parts[1].to_string();
+  m.body.Parse(m.raw.c_str());
   return m;
 }
 

@@ -64,8 +64,22 @@ class Client {
   std::optional<zmq::socket_t> socket_;
 };
 
+// A DEALER client: many requests in flight at once; replies in any order
+// (match them by "id").
+class Dealer {
+ public:
+  Dealer(zmq::context_t& ctx, const std::string& endpoint);
+  void send(const std::string& request_json);
+  // The next reply, or a null document after `timeout`.
+  Json next(std::chrono::milliseconds timeout);
+
+ private:
+  zmq::socket_t socket_;
+};
+
 struct Message {
   std::string topic;
+  std::string raw;  // the body as sent
   Json body;
 };
 
