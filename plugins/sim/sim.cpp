@@ -138,6 +138,10 @@ class Sim final : public sdk::Instance {
     {
       std::lock_guard lock(mu_);
       if (watching_) return;
+      if (watch_failures_ < cfg_.fail_watch) {
+        ++watch_failures_;
+        throw Error(BERTH_E_UNAVAILABLE, "simulated watch failure " + std::to_string(watch_failures_));
+      }
       watching_ = true;
     }
     host().provider_state(BERTH_PROVIDER_UP, "simulator");
@@ -268,6 +272,7 @@ class Sim final : public sdk::Instance {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Box>> boxes_;
   bool watching_ = false;  // guarded by mu_
+  int watch_failures_ = 0;  // guarded by mu_
   std::atomic<bool> stop_generator_{false};
   std::thread generator_;
 };

@@ -134,6 +134,9 @@ Config parse_config(const std::string& json) {
     } else if (name == "op_latency_ms") {
       if (!x.IsInt64() || x.GetInt64() < 0) bad(name, "expected a non-negative integer");
       c.op_latency_ms = x.GetInt64();
+    } else if (name == "fail_watch") {
+      if (!x.IsInt() || x.GetInt() < 0) bad(name, "expected a non-negative integer");
+      c.fail_watch = x.GetInt();
     } else {
       bad(name, "unknown key");
     }

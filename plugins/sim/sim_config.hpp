@@ -32,6 +32,7 @@ struct Config {
   GeneratorSpec generator;
   uint64_t disabled = 0;    // BERTH_CAP_* turned off
   int64_t op_latency_ms = 0;
+  int fail_watch = 0;       // watch_start fails this many times first
 };
 
 // Throws sdk::Error(BERTH_E_INVALID_ARGUMENT, "<key>: ...") on a bad config.

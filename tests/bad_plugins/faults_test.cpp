@@ -204,3 +204,39 @@ TEST(Faults, EventsHeldDuringASyncAreBoundedAndTheStateStaysTrue) {
 }
 
 }  // namespace
+
+namespace {
+
+// A failing watch_start was logged once and the provider stayed down for
+// good. Now the host retries it with backoff and polls meanwhile.
+TEST(Faults, AFailingWatchIsRetriedAndThePluginIsPolledMeanwhile) {
+  BerthdProcess d(fmt::format(R"({{"heartbeat_ms": 100, "providers": [{{"name": "sim", "plugin": "{}",
+      "poll_interval_ms": 100, "config": {{"fail_watch": 2}}}}]}})", plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  Client c(zmq, d.commands_endpoint());
+  Subscriber sub(zmq, d.events_endpoint());
+  ASSERT_TRUE(sub.wait_connected());
+  // While the watch fails, berthd polls: a change shows up, origin "poll".
+  auto p = c.call(R"({"op":"providers"})");
+  ASSERT_TRUE(p["result"][0]["polling"].GetBool()) << "polling while the watch fails";
+  ASSERT_TRUE(c.call(R"({"op":"stop","container":"web","timeout":1})")["ok"].GetBool());
+  auto exited = sub.next_matching("container/sim/exited", 5s);
+  ASSERT_TRUE(exited);
+  EXPECT_STREQ(exited->body["origin"].GetString(), "poll");
+  // Retried after 1 s, then 2 s: watching by 3 s (and a margin).
+  bool watching = false;
+  for (int i = 0; i < 100 && !watching; ++i) {
+    p = c.call(R"({"op":"providers"})");
+    watching = !p["result"][0]["polling"].GetBool() && p["result"][0]["up"].GetBool();
+    if (!watching) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(watching) << "the watch was not retried";
+  EXPECT_EQ(p["result"][0]["watch_failures"].GetUint64(), 2u);
+  ASSERT_TRUE(c.call(R"({"op":"start","container":"web"})")["ok"].GetBool());
+  auto started = sub.next_matching("container/sim/started", 5s);
+  ASSERT_TRUE(started);
+  EXPECT_STREQ(started->body["origin"].GetString(), "engine") << "from the watch again";
+}
+
+}  // namespace

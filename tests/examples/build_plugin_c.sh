@@ -20,4 +20,20 @@ test -f "$out/cmake/procdir.so"
 PKG_CONFIG_PATH="$(dirname "$(find "$out/prefix" -name berth-sdk.pc)")" \
   make -s -C "$src/examples/plugin-c" OUT="$out" CFLAGS="-O2 -Wall -Wextra -Wpedantic -Werror"
 test -f "$out/procdir.so"
+# 3. The plugin author's guide, installed, links only to what the install
+#    ships (and, laid out alike, to what the source tree has).
+check_links() {  # <guide.md>
+  local guide=$1 dir missing=0
+  dir=$(dirname "$guide")
+  while read -r target; do
+    target=${target%%#*}
+    [ -z "$target" ] && continue
+    [ -e "$dir/$target" ] || { echo "$guide links to missing $target"; missing=1; }
+  done < <(grep -o '](\([^)]*\))' "$guide" | sed 's/^](\(.*\))$/\1/' | grep -v '^https\?:')
+  return $missing
+}
+guide=$(find "$out/prefix/share/doc" -path '*/sdk/README.md' | head -1)
+[ -n "$guide" ] || { echo "the SDK guide is not installed"; exit 1; }
+check_links "$guide"
+check_links "$src/sdk/README.md"
 echo "procdir.so built both ways in $out"

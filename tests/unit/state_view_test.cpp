@@ -106,5 +106,52 @@ TEST(StateView, ProvidersKnowingMatchesIdPrefixAndName) {
   EXPECT_TRUE(v.providers_knowing("nothing").empty());
 }
 
+// A container that died while nobody watched: its resync `exited` says when
+// it died, when the engine knows (not when berthd noticed).
+TEST(StateView, AResyncExitCarriesTheEnginesFinishTime) {
+  StateView v;
+  v.rebase("p", {make("a", "web", BERTH_STATE_RUNNING)}, {});
+  auto gone = make("a", "web", BERTH_STATE_STOPPED, 137);
+  gone.finished_unix_ms = 1700000000123;
+  auto events = v.diff("p", {gone}, {});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, BERTH_EVENT_EXITED);
+  EXPECT_EQ(events[0].time_unix_ns, 1700000000123LL * 1000000);
+  EXPECT_EQ(events[0].exit_code, 137);
+  auto unknown_time = v.diff("p", {make("a", "web", BERTH_STATE_STOPPED)}, {});
+  ASSERT_EQ(unknown_time.size(), 1u);
+  EXPECT_EQ(unknown_time[0].time_unix_ns, 0) << "0: the publisher stamps its own time";
+}
+
+// A provider that cannot tell (its node is unreachable) lists the container
+// as UNKNOWN: berthd keeps what it knew, and publishes nothing.
+TEST(StateView, AnUnknownStateKeepsTheLastKnownOne) {
+  StateView v;
+  v.rebase("p", {make("a", "web", BERTH_STATE_RUNNING)}, {});
+  const std::vector<Container> unsure{make("a", "web", BERTH_STATE_UNKNOWN)};
+  EXPECT_TRUE(v.diff("p", unsure, {}).empty());
+  v.rebase("p", unsure, {});
+  EXPECT_EQ(v.state_of("p", "a"), BERTH_STATE_RUNNING);
+  EXPECT_TRUE(v.diff("p", {make("a", "web", BERTH_STATE_RUNNING)}, {}).empty()) << "no started when it answers again";
+}
+
+// A status is part of a list: what it does not mention is not gone.
+TEST(StateView, APartialDiffNeverDestroysWhatItDoesNotMention) {
+  StateView v;
+  v.rebase("p", {make("a", "web", BERTH_STATE_RUNNING), make("b", "db", BERTH_STATE_RUNNING)}, {});
+  auto events = v.diff("p", {make("a", "web", BERTH_STATE_STOPPED)}, {}, false);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, BERTH_EVENT_EXITED);
+}
+
+TEST(StateView, RefsResolveByIdNameOrUniquePrefix) {
+  StateView v;
+  v.rebase("p", {make("abc123", "web", BERTH_STATE_RUNNING), make("abd456", "db", BERTH_STATE_RUNNING)}, {});
+  EXPECT_EQ(v.resolve("p", "web"), "abc123");
+  EXPECT_EQ(v.resolve("p", "abd"), "abd456");
+  EXPECT_EQ(v.resolve("p", "ab"), std::nullopt) << "ambiguous";
+  EXPECT_EQ(v.resolve("p", "nope"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace berth
