@@ -1,5 +1,6 @@
 #include "commands/request.hpp"
 
+#include "common/json_depth.hpp"
 #include "plugin/signals.hpp"
 
 #include <rapidjson/document.h>
@@ -86,6 +87,8 @@ std::optional<std::string_view> raw_id(std::string_view json) {
   IdSpan h;
   h.stream = &ms;
   rapidjson::Reader reader;
+  // Recursive (the iterative reader reports a closing bracket before it has
+  // read it): callers bound the depth first.
   reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag>(ms, h);
   if (!h.done) return std::nullopt;
   std::string_view raw = json.substr(h.start, h.end - h.start);
@@ -112,8 +115,11 @@ bool needs_container(Op op) { return !is_inline(op) && op != Op::list; }
 
 Result<Request> parse_request(std::string_view body, std::string& id_json) {
   id_json = "null";
+  if (json_nesting_depth(body) > kMaxRequestDepth)
+    return Status(Code::malformed_request, fmt::format("nested deeper than {} levels", kMaxRequestDepth));
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  // Iterative: a deeply nested request must not overflow the server's stack.
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     if (doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding)
       return Status(Code::malformed_request, "request is not valid UTF-8");

@@ -37,6 +37,7 @@ struct Request {
 // Limits on request fields: beyond them the request is invalid_argument.
 inline constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 inline constexpr int32_t kMaxTimeoutS = 24 * 3600;
+inline constexpr int kMaxRequestDepth = 32;  // nesting of objects and arrays
 
 // Parses a request body. On failure `id_json` still holds the id when one
 // could be read, so the error reply can echo it. Codes: malformed_request
@@ -46,7 +47,8 @@ inline constexpr int32_t kMaxTimeoutS = 24 * 3600;
 Result<Request> parse_request(std::string_view body, std::string& id_json);
 
 // The raw text of the top-level member "id" of a valid JSON object, exactly
-// as written (numbers keep every digit); nullopt when there is none.
+// as written (numbers keep every digit); nullopt when there is none. The
+// text's nesting must be bounded (parse_request checks kMaxRequestDepth).
 std::optional<std::string_view> raw_id(std::string_view json);
 
 }  // namespace berth

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "common/json_depth.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -23,6 +25,8 @@ using rapidjson::Value;
 Status key_error(const std::string& key, std::string_view what) {
   return {Code::invalid_argument, fmt::format("config: {}: {}", key, what)};
 }
+
+constexpr int kMaxConfigDepth = 32;
 
 std::pair<size_t, size_t> line_column(std::string_view text, size_t offset) {
   size_t line = 1, col = 1;
@@ -90,8 +94,8 @@ Status read_provider(const Value& v, const std::string& key, ProviderConfig& p) 
 
 Result<Config> parse_config(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(json.data(),
-                                                                               json.size());
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag | rapidjson::kParseIterativeFlag>(
+      json.data(), json.size());
   if (doc.HasParseError()) {
     auto [line, col] = line_column(json, doc.GetErrorOffset());
     return Status(Code::invalid_argument,
@@ -99,6 +103,10 @@ Result<Config> parse_config(std::string_view json) {
                               rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject()) return Status(key_error("(top level)", "expected an object"));
+  // A provider's config is written out again for its plugin (recursively):
+  // bound the nesting, as no real config comes near.
+  if (json_nesting_depth(json, true) > kMaxConfigDepth)
+    return Status(key_error("(top level)", fmt::format("nested deeper than {} levels", kMaxConfigDepth)));
 
   Config c = default_config();
   const std::pair<const char*, int Config::*> ints[] = {

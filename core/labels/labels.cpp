@@ -135,7 +135,7 @@ Facts facts_of(const sdk::Container& c) {
   f.image = c.image;
   if (c.details_json.empty()) return f;
   rapidjson::Document d;
-  d.Parse(c.details_json.c_str(), c.details_json.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(c.details_json.c_str(), c.details_json.size());
   if (d.HasParseError() || !d.IsObject()) return f;
   auto integer = [](const rapidjson::Value& o, const char* k) {
     auto it = o.FindMember(k);

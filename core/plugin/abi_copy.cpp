@@ -15,24 +15,41 @@ void mark(RepairSet& seen, Repairs::Kind k) { seen |= RepairSet(1) << k; }
 // Length of `s` as long as it is at most `max`; max + 1 means "longer".
 size_t bounded_length(const char* s, size_t max) { return strnlen(s, max + 1); }
 
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
+// Cuts valid UTF-8 `s` to at most `max` bytes without splitting a sequence
+// (a sequence is at most 4 bytes: back up at most 3).
 void cut(std::string& s, size_t max) {
   if (s.size() <= max) return;
   size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  for (int i = 0; i < 3 && end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80; ++i) --end;
   s.resize(end);
 }
 
-// A bounded, valid UTF-8 copy of an optional text field.
+// Removes a multi-byte sequence left incomplete at the end of `s` by
+// reading a longer string only up to some length.
+void drop_partial_tail(std::string& s) {
+  for (size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+    const unsigned c = static_cast<unsigned char>(s[s.size() - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation: look further back
+    const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (need > back) s.resize(s.size() - back);
+    return;
+  }
+}
+
+// A bounded, valid UTF-8 copy of an optional text field: repaired first (a
+// bad byte becomes the 3 bytes of U+FFFD), then cut, so the limit holds for
+// what is kept.
 std::string text(const char* s, size_t max, RepairSet& seen) {
   if (s == nullptr) return {};
-  const size_t n = bounded_length(s, max);
-  std::string out(s, n);  // n <= max + 1: cut() looks at the byte after max
-  if (n > max) {
+  const size_t n = strnlen(s, max + 4);  // enough to end on a whole character
+  std::string out(s, n);
+  const bool longer = n > max;
+  if (n == max + 4) drop_partial_tail(out);  // the string goes on: not the writer's error
+  if (repair_utf8(out)) mark(seen, Repairs::invalid_utf8);
+  if (longer || out.size() > max) {
     cut(out, max);
     mark(seen, Repairs::truncated);
   }
-  if (repair_utf8(out)) mark(seen, Repairs::invalid_utf8);
   return out;
 }
 
@@ -48,16 +65,20 @@ sdk::Labels labels(const berth_label* items, size_t count, RepairSet& seen) {
   for (size_t i = 0; i < count; ++i) {
     const char* k = items[i].key;
     const char* v = items[i].value ? items[i].value : "";
-    if (k == nullptr) continue;
-    const size_t kn = bounded_length(k, BERTH_MAX_LABEL_KEY), vn = bounded_length(v, BERTH_MAX_LABEL_VALUE);
-    if (kn == 0 || kn > BERTH_MAX_LABEL_KEY || vn > BERTH_MAX_LABEL_VALUE ||
-        total + kn + vn > BERTH_MAX_LABEL_BYTES) {
+    if (k == nullptr) {
       mark(seen, Repairs::dropped_labels);
       continue;
     }
-    total += kn + vn;
-    auto& [key, value] = out.emplace_back(std::string(k, kn), std::string(v, vn));
+    // Repaired first, so the limits hold for what is kept.
+    std::string key(k, bounded_length(k, BERTH_MAX_LABEL_KEY)), value(v, bounded_length(v, BERTH_MAX_LABEL_VALUE));
     if (repair_utf8(key) | repair_utf8(value)) mark(seen, Repairs::invalid_utf8);
+    if (key.empty() || key.size() > BERTH_MAX_LABEL_KEY || value.size() > BERTH_MAX_LABEL_VALUE ||
+        total + key.size() + value.size() > BERTH_MAX_LABEL_BYTES) {
+      mark(seen, Repairs::dropped_labels);
+      continue;
+    }
+    total += key.size() + value.size();
+    out.emplace_back(std::move(key), std::move(value));
   }
   return out;
 }
@@ -182,8 +203,11 @@ Result<sdk::Container> container_from_abi(const berth_container* c, RepairSet& s
     // Checked once here, so writers can embed it raw later.
     const size_t n = bounded_length(c->details_json, BERTH_MAX_DETAILS);
     rapidjson::Document doc;
+    // Iterative: a plugin's deeply nested details must not overflow the
+    // stack of the thread that copies them.
     if (n > BERTH_MAX_DETAILS ||
-        doc.Parse<rapidjson::kParseValidateEncodingFlag>(c->details_json, n).HasParseError() ||
+        doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(c->details_json, n)
+            .HasParseError() ||
         !doc.IsObject())
       mark(seen, Repairs::dropped_details);
     else

@@ -28,9 +28,11 @@ class Repairs {
   std::array<std::atomic<uint64_t>, kKinds> counts_{};
 };
 
-// Each returns the copy, or invalid_argument for data that cannot be repaired
-// (no id, an id over BERTH_MAX_ID, required fields missing). `seen` collects
-// the kinds repaired in this one item.
+// Each returns the copy, or an error for data that cannot be repaired (no
+// id, an id over BERTH_MAX_ID or not UTF-8, required fields missing):
+// internal for a container (the op that returned it fails: a plugin bug),
+// invalid_argument for an event (what emit returns). `seen` collects the
+// kinds repaired in this one item.
 using RepairSet = uint32_t;  // bit (1 << Repairs::Kind)
 Result<sdk::Container> container_from_abi(const berth_container* c, RepairSet& seen);
 Result<sdk::Event> event_from_abi(const berth_event* e, RepairSet& seen);

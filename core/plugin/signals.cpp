@@ -18,7 +18,9 @@ constexpr std::array<std::pair<std::string_view, int>, 31> kNamed = {{
 }};
 constexpr int kRtMin = 34, kRtMax = 64;  // as glibc and Docker number them
 
+// Decimal digits only: no sign, no space ("-0" is not a number of a signal).
 std::optional<int> small_number(std::string_view s) {
+  if (s.empty() || s.size() > 4 || s.front() < '0' || s.front() > '9') return std::nullopt;
   int n = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;

@@ -56,9 +56,16 @@ Status Scheduler::submit(Job job) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return {Code::shutting_down, "berthd is stopping"};
-    if (queued_ >= options_.max_queued)
-      return {Code::busy, fmt::format("{} commands are already waiting; retry", queued_)};
     Lanes& l = lanes_of(job.provider);
+    // Only a call that has to wait can be refused; and no provider may hold
+    // more than 3/4 of the waiting room, so a stuck one leaves the rest some.
+    if (!starts_now(l, job)) {
+      if (queued_ >= options_.max_queued)
+        return {Code::busy, fmt::format("{} calls are already waiting; retry", queued_)};
+      const size_t share = lanes_.size() > 1 ? std::max<size_t>(1, options_.max_queued * 3 / 4) : options_.max_queued;
+      if (l.queued >= share)
+        return {Code::busy, fmt::format("{} calls of this provider are already waiting; retry", l.queued)};
+    }
     auto t = std::make_shared<Task>();
     t->job = std::move(job);
     ++queued_;
@@ -81,6 +88,12 @@ Status Scheduler::submit(Job job) {
   }
   launch(start, refuse);
   return {};
+}
+
+bool Scheduler::starts_now(const Lanes& l, const Job& job) const {
+  if (l.running >= l.max_calls || !l.reads.empty()) return false;
+  if (job.lane == Lane::read) return true;
+  return l.lifecycle.empty() && l.running_lifecycle < l.lifecycle_max && !l.busy_keys.count(job.key);
 }
 
 void Scheduler::dispatch(Lanes& l, std::vector<TaskPtr>& start, std::vector<TaskPtr>& refuse) {

@@ -9,7 +9,9 @@
 //  - a call whose deadline passes while it waits is never started: it is
 //    refused with `timeout` at its deadline (a timer, not the next caller,
 //    notices);
-//  - at most `max_queued` calls wait in all; beyond that, `busy`.
+//  - at most `max_queued` calls wait in all, and at most 3/4 of that for one
+//    provider when there are several; beyond that, `busy`. A call that can
+//    start at once is never refused.
 // A stuck plugin therefore fills only its own provider's slots and queue.
 // This is the per-provider executor the ABI's blocking calls need; an
 // asynchronous ABI would spare the threads, at the price of every plugin
@@ -43,6 +45,9 @@ class Scheduler {
     size_t max_queued = 1024;
   };
   Scheduler(Threads& threads, Options options);
+  // Shuts down and waits for the expiry timer. Jobs still running would
+  // call back into freed memory: destroy it only when wait_idle() held for
+  // every provider (berthd leaves with _Exit when a provider is stuck).
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -93,6 +98,7 @@ class Scheduler {
   struct Lanes;  // one provider's queues and slots
 
   Lanes& lanes_of(const Provider* p);
+  bool starts_now(const Lanes& l, const Job& job) const;
   // Moves startable tasks of `l` out of its queues (lock held).
   void dispatch(Lanes& l, std::vector<TaskPtr>& start, std::vector<TaskPtr>& refuse);
   void release_key(Lanes& l, const std::string& key);

@@ -75,7 +75,7 @@ class Docker final : public sdk::Instance {
     std::lock_guard lock(watch_mutex_);
     if (watcher_.joinable()) return;
     stopping_ = false;
-    watcher_ = std::thread([this] { watch_loop(); });
+    watcher_ = std::thread([this] { host().run_guarded("docker event watcher", [this] { watch_loop(); }); });
   }
   void watch_stop() override {
     std::lock_guard lock(watch_mutex_);
@@ -135,7 +135,7 @@ class Docker final : public sdk::Instance {
         // The engine's clock, so since=/until= mean what the engine thinks.
         rapidjson::Document info;
         const std::string body = api_.call("GET", "/info", limits);
-        info.Parse(body.c_str());
+        info.Parse<rapidjson::kParseIterativeFlag>(body.c_str());
         int64_t engine_now = info.IsObject() && info.HasMember("SystemTime") && info["SystemTime"].IsString()
                                  ? parse_time_ns(info["SystemTime"].GetString()) : 0;
         if (engine_now == 0) throw Error(BERTH_E_INTERNAL, "engine /info has no SystemTime");

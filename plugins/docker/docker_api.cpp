@@ -35,7 +35,7 @@ const json::Value& member(const json::Value& obj, const char* key) {
 
 json::Document parse(const std::string& body, const char* what) {
   json::Document d;
-  d.Parse(body.c_str(), body.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (d.HasParseError())
     throw Error(BERTH_E_INTERNAL, std::string("malformed engine response to ") + what +
                                       " (not JSON at offset " + std::to_string(d.GetErrorOffset()) + ")");
@@ -133,7 +133,7 @@ std::optional<int32_t> exit_code_from_status_text(std::string_view s) {
 
 Config parse_config(const std::string& text) {
   json::Document d;
-  d.Parse(text.c_str());
+  d.Parse<rapidjson::kParseIterativeFlag>(text.c_str());
   if (d.HasParseError() || !d.IsObject())
     throw Error(BERTH_E_INVALID_ARGUMENT, "config: expected a JSON object");
   Config c;
@@ -240,7 +240,7 @@ std::string Api::call(const std::string& method, const std::string& path_and_que
   if (r.status / 100 == 2 || r.status == 304) return std::move(r.body);  // 304: already in that state
   std::string message;
   json::Document d;
-  d.Parse(r.body.c_str());
+  d.Parse<rapidjson::kParseIterativeFlag>(r.body.c_str());
   message = !d.HasParseError() && d.IsObject() ? str(d, "message") : "";
   if (message.empty()) message = method + " " + path_and_query + ": HTTP " + std::to_string(r.status);
   switch (r.status) {
@@ -394,7 +394,7 @@ void containers_from_list(const std::string& body, const sdk::Sink& sink) {
 
 std::optional<RawEvent> event_from_json(std::string_view line) {
   json::Document d;
-  d.Parse(line.data(), line.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
   if (d.HasParseError() || !d.IsObject()) return std::nullopt;
   const std::string type = str(d, "Type", "container");
   if (type != "container") return std::nullopt;

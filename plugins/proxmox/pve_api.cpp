@@ -11,7 +11,7 @@ using sdk::Error;
 
 Config parse_config(const std::string& text) {
   rapidjson::Document d;
-  d.Parse(text.c_str());
+  d.Parse<rapidjson::kParseIterativeFlag>(text.c_str());
   if (d.HasParseError() || !d.IsObject()) throw Error(BERTH_E_INVALID_ARGUMENT, "config: expected a JSON object");
   Config c;
   auto str = [&](const rapidjson::Value& o, const char* key, const std::string& path) -> std::string {
@@ -116,7 +116,7 @@ rapidjson::Document Api::call(const std::string& method, const std::string& path
     // PVE puts its error text in the reason phrase; newer servers repeat it
     // in "message".
     std::string text = r.reason;
-    d.Parse(r.body.c_str());
+    d.Parse<rapidjson::kParseIterativeFlag>(r.body.c_str());
     if (!d.HasParseError() && d.IsObject()) {
       if (auto m = d.FindMember("message"); m != d.MemberEnd() && m->value.IsString()) text = m->value.GetString();
       if (auto e = d.FindMember("errors"); e != d.MemberEnd() && e->value.IsObject())
@@ -127,7 +127,7 @@ rapidjson::Document Api::call(const std::string& method, const std::string& path
     if (text.empty()) text = "HTTP " + std::to_string(r.status);
     throw Error(code_for(r.status, text), method + " " + path + ": " + text);
   }
-  d.Parse(r.body.c_str());
+  d.Parse<rapidjson::kParseIterativeFlag>(r.body.c_str());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("data"))
     throw Error(BERTH_E_INTERNAL, "malformed PVE response to " + method + " " + path + ": no data envelope");
   rapidjson::Document data;

@@ -113,7 +113,7 @@ std::vector<ContainerSpec> demo_containers() {
 
 Config parse_config(const std::string& json) {
   rapidjson::Document doc;
-  if (doc.Parse(json.c_str()).HasParseError() || !doc.IsObject())
+  if (doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str()).HasParseError() || !doc.IsObject())
     bad("(config)", "not a JSON object");
   Config c;
   bool has_containers = false;

@@ -1,6 +1,7 @@
 // End to end: the real berthd process with sim.so, spoken to over real
 // ZeroMQ sockets exactly as a subscriber and a REQ client would.
 #include "berthd_process.hpp"
+#include "plugin/abi_copy.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -48,6 +49,7 @@ class BerthdSim : public ::testing::Test {
     }
     FAIL() << "provider never synced";
   }
+  std::string call_raw_reply(const std::string& req) { return client_->call_raw(req); }
   Json call(const std::string& req) {
     auto r = client_->call(req);
     EXPECT_TRUE(r.IsObject()) << "no reply to " << req;
@@ -185,6 +187,33 @@ TEST_F(BerthdSim, EachBadRequestGetsItsOwnTypedErrorAndTheDaemonStaysUp) {
   }
   EXPECT_TRUE(call(R"({"op":"ping"})")["ok"].GetBool());
   EXPECT_EQ(state_of("web"), "running") << "no bad request changed anything";
+}
+
+// Found by a client written from docs/protocol.md alone.
+TEST_F(BerthdSim, RepliesAreValidUtf8AndEchoTheIdAsWritten) {
+  start(sim_config(kContainers));
+  // A raw 0xFF in the id was echoed back: the reply was not UTF-8.
+  const std::string bad = call_raw_reply("{\"id\":\"\xff\",\"op\":\"ping\"}");
+  Json r;
+  r.Parse(bad.c_str());
+  ASSERT_TRUE(r.IsObject()) << bad;
+  EXPECT_STREQ(r["error"]["code"].GetString(), "malformed_request");
+  EXPECT_TRUE(berth::valid_utf8(bad));
+  // A 30-digit id came back as 1.2345…e29.
+  const std::string big = call_raw_reply(R"({"id":123456789012345678901234567890,"op":"ping"})");
+  EXPECT_EQ(big.rfind(R"({"id":123456789012345678901234567890,)", 0), 0u) << big;
+  // One request is one frame.
+  zmq::socket_t req(zmq_, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  req.set(zmq::sockopt::rcvtimeo, 5000);
+  req.connect(daemon_->commands_endpoint());
+  req.send(zmq::str_buffer(R"({"op":"ping"})"), zmq::send_flags::sndmore);
+  req.send(zmq::str_buffer(R"({"op":"ping"})"), zmq::send_flags::none);
+  zmq::message_t reply;
+  ASSERT_TRUE(req.recv(reply));
+  Json two;
+  two.Parse(reply.to_string().c_str());
+  EXPECT_STREQ(two["error"]["code"].GetString(), "malformed_request");
 }
 
 TEST_F(BerthdSim, UnsupportedOpIsRefusedWithoutCallingThePlugin) {

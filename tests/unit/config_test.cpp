@@ -99,4 +99,16 @@ TEST(Config, TheShippedExampleConfigParses) {
   EXPECT_TRUE(c->providers[0].required);
 }
 
+TEST(Config, NestingDeeperThanAnyRealConfigIsRefusedByName) {
+  const std::string deep = R"({"providers":[{"plugin":"sim","config":{"x":)" + std::string(50000, '[') +
+                           std::string(50000, ']') + "}}]}";
+  auto c = parse_config(deep);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("nested deeper"), std::string::npos) << c.error().message();
+  // Brackets inside strings and comments do not count.
+  EXPECT_TRUE(parse_config(R"({// [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[
+      "log_level": "info" /* [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ */,
+      "runtime_dir": "/tmp/[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
+}
+
 }  // namespace berth

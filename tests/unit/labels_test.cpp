@@ -198,3 +198,82 @@ TEST(Labels, FactsComeFromDetailsAndToleratesGarbage) {
 }
 
 }  // namespace
+
+// ----------------------------------------------- untrusted text never throws
+
+namespace {
+
+using berth::labels::parse_duration_ms;
+
+std::string repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+const std::vector<std::string>& malformed_durations() {
+  static const std::vector<std::string> all = {
+      ".", "..", "1..5s", "99999999999999999999", "-5s", "5x", "1e5", "nan", "inf", "   ",
+      std::string(1 << 20, '7'), "1h" + repeat("1h", 10000), "s5", "1.5.5s", "+5s", "0x10"};
+  return all;
+}
+
+TEST(LabelsUntrusted, AMalformedDurationIsNulloptNotAnException) {
+  for (const auto& text : malformed_durations()) {
+    std::optional<int64_t> d;
+    EXPECT_NO_THROW(d = parse_duration_ms(text)) << text.substr(0, 40);
+    EXPECT_FALSE(d) << text.substr(0, 40) << " parsed as " << *d;
+  }
+}
+
+TEST(LabelsUntrusted, AMalformedDurationLabelIsThatLabelsError) {
+  for (const auto& text : malformed_durations()) {
+    Routing r;
+    EXPECT_NO_THROW(r = parse({{"proxy.idle_timeout", text}, {"proxy.wake_timeout", "5s"}}, named("c")))
+        << text.substr(0, 40);
+    ASSERT_EQ(r.errors.size(), 1u) << text.substr(0, 40);
+    EXPECT_EQ(r.errors[0].rfind("proxy.idle_timeout: invalid duration", 0), 0u) << r.errors[0].substr(0, 80);
+    EXPECT_FALSE(r.idle.idle_timeout_ms);
+    EXPECT_EQ(r.idle.wake_timeout_ms, 5000) << "the other labels still apply";
+  }
+}
+
+TEST(LabelsUntrusted, AMalformedStopTimeoutIsThatLabelsError) {
+  for (const auto& text : malformed_durations()) {
+    Routing r;
+    EXPECT_NO_THROW(r = parse({{"proxy.stop_timeout", text}}, named("c"))) << text.substr(0, 40);
+    EXPECT_EQ(r.errors.size(), 1u) << text.substr(0, 40);
+    EXPECT_FALSE(r.idle.stop_timeout_s);
+  }
+}
+
+TEST(LabelsUntrusted, ManyUnitsWithinTheLimitAddUp) {
+  EXPECT_EQ(parse_duration_ms("1h" + repeat("1h", 1000)), 1001LL * 3600 * 1000);
+}
+
+TEST(LabelsUntrusted, ADurationOverTheLimitIsNullopt) {
+  EXPECT_EQ(parse_duration_ms("8784h"), berth::labels::kMaxDurationMs);
+  EXPECT_FALSE(parse_duration_ms("8785h"));
+  EXPECT_FALSE(parse_duration_ms(std::to_string(berth::labels::kMaxDurationMs / 1000 + 1)));
+}
+
+TEST(LabelsUntrusted, ValidDurationsStillParse) {
+  EXPECT_EQ(parse_duration_ms("1h30m"), 5400000);
+  EXPECT_EQ(parse_duration_ms("2.5s"), 2500);
+  EXPECT_EQ(parse_duration_ms("250ms"), 250);
+  EXPECT_EQ(parse_duration_ms("30"), 30000);
+  EXPECT_EQ(parse_duration_ms(" 10s "), 10000);
+}
+
+TEST(LabelsUntrusted, AnOutOfRangePortIsThatRoutesErrorNotAnException) {
+  for (std::string port : {"99999999999999999999", "65536", "0", "-1", "80.5", ""}) {
+    Routing r;
+    EXPECT_NO_THROW(r = parse({{"proxy.app.port", port}, {"proxy.app.scheme", "https"}}, named("c"))) << port;
+    ASSERT_EQ(r.errors.size(), 1u) << port;
+    EXPECT_NE(r.errors[0].find("invalid port"), std::string::npos) << r.errors[0];
+    ASSERT_EQ(r.routes.size(), 1u) << "the route itself remains";
+    EXPECT_EQ(r.routes[0].scheme, "https");
+  }
+}
+
+}  // namespace

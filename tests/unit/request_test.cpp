@@ -43,6 +43,17 @@ TEST(Request, AnyIdIsEchoedAsTheClientWroteIt) {
   EXPECT_EQ(nested->id_json, R"("outer")") << "only the top-level id";
 }
 
+// Recursive readers would overflow the server's stack on deep nesting: a
+// request nests no deeper than kMaxRequestDepth.
+TEST(Request, DeepNestingIsMalformedNotACrash) {
+  const std::string deep = R"({"op":"ping","id":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto r = parse(deep);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::malformed_request);
+  const std::string ok = R"({"op":"ping","id":)" + std::string(30, '[') + std::string(30, ']') + "}";
+  EXPECT_TRUE(parse(ok));
+}
+
 TEST(Request, BytesThatAreNotUtf8AreMalformed) {
   auto r = parse("{\"op\":\"ping\",\"id\":\"\xff\"}");
   ASSERT_FALSE(r);
