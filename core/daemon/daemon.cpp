@@ -205,6 +205,10 @@ int run_daemon(const Config& config) {
     providers.push_back(std::move(*created));
   }
 
+  // A plugin none of whose instances could be created is of no use: unload
+  // it (its code and libraries stay out of memory).
+  std::erase_if(plugins, [](const auto& kv) { return kv.second.use_count() == 1; });
+
   if (auto st = publisher.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <malloc.h>
 #include <set>
 #include <unordered_map>
 
@@ -258,6 +259,7 @@ void Pipeline::handle(ListItem& item) {
   t.list_pending = false;
   Provider& p = *item.provider;
   const bool polled = t.polling();
+  const size_t listed_count = item.listed ? item.listed->size() : 0;
   if (t.held_overflow) {
     // Held events were dropped: this list may predate them. List again; the
     // new list reflects them, and the diff publishes what they said.
@@ -283,7 +285,7 @@ void Pipeline::handle(ListItem& item) {
       if (!events.empty() && !polled) ++t.resyncs;
       for (const auto& e : events) publish_event(p, e, polled ? Origin::poll : Origin::resync);
     }
-    view_.rebase(p.name(), *item.listed, alone);
+    view_.rebase(p.name(), std::move(*item.listed), alone);
     if (polled) t.sync_due = Clock::now() + t.poll_interval;
     // Containers gone from a whole list need no observation time.
     std::erase_if(t.observed, [&](const auto& kv) { return !view_.state_of(p.name(), kv.first).has_value(); });
@@ -292,6 +294,12 @@ void Pipeline::handle(ListItem& item) {
   t.held.clear();
   t.held.shrink_to_fit();
   t.holding = false;
+  // A big list was built on a worker thread's malloc arena: give what it
+  // left there back, or RSS keeps the high-water mark of every sync.
+  if (listed_count >= 1000) {
+    item.listed = std::vector<Container>{};
+    malloc_trim(0);
+  }
   if (t.relist) {
     t.relist = false;
     start_sync(t);
@@ -321,7 +329,7 @@ void Pipeline::handle(StatusItem& item) {
   const std::vector<Container> one{*item.status};
   auto alone = leave_alone(t, item.started, one);
   for (const auto& e : view_.diff(p.name(), one, alone, false)) publish_event(p, e, Origin::poll);
-  view_.rebase(p.name(), one, alone, false);
+  view_.rebase(p.name(), std::vector<Container>{*item.status}, alone, false);
 }
 
 // ----------------------------------------------------------- engine reports

@@ -140,23 +140,25 @@ std::vector<Event> StateView::diff(const std::string& provider,
   return out;
 }
 
-void StateView::rebase(const std::string& provider, const std::vector<Container>& listed,
+void StateView::rebase(const std::string& provider, std::vector<Container> listed,
                        const std::set<std::string>& leave_alone, bool whole) {
   std::lock_guard lock(mutex_);
   auto& p = providers_[provider];
-  for (const auto& c : listed) {
+  for (auto& c : listed) {
     auto it = p.containers.find(c.id);
     if (it == p.containers.end()) {
-      p.containers.emplace(c.id, c);
+      std::string id = c.id;
+      p.containers.emplace(std::move(id), std::move(c));
       continue;
     }
     if (leave_alone.count(c.id)) continue;
     const berth_state known = it->second.state;
-    const std::string known_raw = it->second.raw_state;
-    it->second = c;
-    if (c.state == BERTH_STATE_UNKNOWN) {
+    std::string known_raw = std::move(it->second.raw_state);
+    const bool unknown = c.state == BERTH_STATE_UNKNOWN;
+    it->second = std::move(c);
+    if (unknown) {
       it->second.state = known;
-      it->second.raw_state = known_raw;
+      it->second.raw_state = std::move(known_raw);
     }
   }
   if (whole) p.synced = true;

@@ -67,7 +67,7 @@ class StateView {
   // Replaces the view's details of `provider` with `listed` (after diff's
   // events were applied) and marks it synced. Containers in `leave_alone`
   // are only added if missing; UNKNOWN states do not overwrite known ones.
-  void rebase(const std::string& provider, const std::vector<Container>& listed,
+  void rebase(const std::string& provider, std::vector<Container> listed,
               const std::set<std::string>& leave_alone, bool whole = true);
 
   // The id of the one container of `provider` that `ref` names (id, name,

@@ -37,7 +37,18 @@ class Sim final : public sdk::Instance {
  public:
   Sim(std::string name, const std::string& config, berth_host_ctx* ctx)
       : Instance(std::move(name), ctx), cfg_(parse_config(config)) {
-    for (const auto& spec : cfg_.containers) add(spec);
+    for (const auto& spec : cfg_.containers) {
+      if (spec.copies == 1) {
+        add(spec);
+        continue;
+      }
+      for (int i = 0; i < spec.copies; ++i) {
+        ContainerSpec one = spec;
+        one.id += "-" + std::to_string(i);
+        one.name += "-" + std::to_string(i);
+        add(one);
+      }
+    }
     for (int i = 0; i < (cfg_.generator.count ? cfg_.generator.containers : 0); ++i) {
       char id[16];
       std::snprintf(id, sizeof id, "9e4e%08d", i);

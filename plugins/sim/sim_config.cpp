@@ -50,6 +50,9 @@ ContainerSpec container_from(const Value& v, const std::string& key) {
       if (!x.IsObject()) bad(sub, "expected an object of strings");
       for (auto l = x.MemberBegin(); l != x.MemberEnd(); ++l)
         c.labels.emplace_back(l->name.GetString(), string_at(l->value, sub + "." + l->name.GetString()));
+    } else if (name == "copies") {
+      if (!x.IsInt() || x.GetInt() < 1 || x.GetInt() > 1000000) bad(sub, "expected 1 to 1000000");
+      c.copies = x.GetInt();
     } else if (name == "details") {
       if (!x.IsObject()) bad(sub, "expected an object (ports, networks, mounts, ...)");
       rapidjson::StringBuffer buf;

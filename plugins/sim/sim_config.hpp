@@ -18,6 +18,7 @@ struct ContainerSpec {
   StopBehaviour stop = StopBehaviour::graceful;
   int32_t exit_code = 0;  // of a graceful stop
   std::string details_json;  // passed through as the container's details
+  int copies = 1;            // > 1: this many, named and id'd <name>-<n>, <id>-<n>
 };
 
 struct GeneratorSpec {

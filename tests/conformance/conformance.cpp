@@ -232,12 +232,15 @@ TEST_P(ProviderConformance, CapabilitiesAreTruthful) {
 // The host normalizes signals before any plugin sees them.
 TEST_P(ProviderConformance, AnUnknownSignalIsRefusedBeforeThePlugin) {
   const std::string ref = GetParam().unknown_ref;
-  if (has(BERTH_CAP_STOP))
+  if (has(BERTH_CAP_STOP)) {
     EXPECT_EQ(provider_->stop(ref, std::string("SIGNOPE"), 1, op()).code(), Code::invalid_argument);
-  if (has(BERTH_CAP_KILL))
+  }
+  if (has(BERTH_CAP_KILL)) {
     EXPECT_EQ(provider_->kill(ref, std::string("99"), op()).code(), Code::invalid_argument);
-  if (has(BERTH_CAP_KILL | BERTH_CAP_KILL_SIGNAL))  // "15" and "term" reach it as SIGTERM
+  }
+  if (has(BERTH_CAP_KILL | BERTH_CAP_KILL_SIGNAL)) {  // "15" and "term" reach it as SIGTERM
     EXPECT_EQ(provider_->kill(ref, std::string("term"), op()).code(), Code::not_found);
+  }
 }
 
 TEST_P(ProviderConformance, EachLifecycleOpChangesStateAndEmitsItsEvent) {
@@ -286,10 +289,15 @@ TEST_P(ProviderConformance, OpsWhoseGoalHoldsSucceedAndImpossibleOnesConflict) {
   if (!has(BERTH_CAP_START | BERTH_CAP_STOP)) GTEST_SKIP() << "needs start and stop";
   auto [ref, id] = fresh();
   EXPECT_OK(provider_->stop(ref, std::nullopt, 5, op()));  // stopped already
-  if (has(BERTH_CAP_KILL)) EXPECT_OK(provider_->kill(ref, std::nullopt, op()));
-  if (has(BERTH_CAP_PAUSE)) EXPECT_EQ(provider_->pause(ref, op()).code(), Code::conflict) << "pause a stopped one";
-  if (has(BERTH_CAP_UNPAUSE))
+  if (has(BERTH_CAP_KILL)) {
+    EXPECT_OK(provider_->kill(ref, std::nullopt, op()));
+  }
+  if (has(BERTH_CAP_PAUSE)) {
+    EXPECT_EQ(provider_->pause(ref, op()).code(), Code::conflict) << "pause a stopped one";
+  }
+  if (has(BERTH_CAP_UNPAUSE)) {
     EXPECT_EQ(provider_->unpause(ref, op()).code(), Code::conflict) << "unpause a stopped one";
+  }
   ASSERT_OK(provider_->start(ref, op()));
   EXPECT_OK(provider_->start(ref, op()));  // running already
   if (has(BERTH_CAP_UNPAUSE)) EXPECT_OK(provider_->unpause(ref, op()));  // running: not paused already
