@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <vector>
 
 namespace berth {
 
@@ -20,15 +19,22 @@ class BoundedQueue {
  public:
   explicit BoundedQueue(size_t capacity) : capacity_(capacity ? capacity : 1) {}
 
-  // Blocks while full. Returns false (item not queued) once closed.
-  bool push(T item) { return push_impl(std::move(item), true); }
+  // Blocks while full. Returns false (item not queued) once closed. The
+  // item is built in place from `args` (an event is moved once, not thrice).
+  template <class... Args>
+  bool push(Args&&... args) {
+    return push_impl(true, std::forward<Args>(args)...);
+  }
   // Never blocks: for items the consumer needs to make progress (results of
   // its own requests), which must not wait behind a full queue of events.
-  bool push_now(T item) { return push_impl(std::move(item), false); }
+  template <class... Args>
+  bool push_now(Args&&... args) {
+    return push_impl(false, std::forward<Args>(args)...);
+  }
 
-  // Moves up to `max` items into `out` (cleared first), waiting until
-  // `until` for the first one. Returns false when closed and drained.
-  bool pop_batch(std::vector<T>& out, size_t max, std::chrono::steady_clock::time_point until) {
+  // Takes everything queued into `out` (cleared first) in one swap, waiting
+  // until `until` for the first item. Returns false when closed and drained.
+  bool pop_all(std::deque<T>& out, std::chrono::steady_clock::time_point until) {
     out.clear();
     std::unique_lock lock(mutex_);
     if (items_.empty() && !closed_) {
@@ -36,11 +42,8 @@ class BoundedQueue {
       not_empty_.wait_until(lock, until, [&] { return !items_.empty() || closed_; });
       consumer_waiting_ = false;
     }
-    while (!items_.empty() && out.size() < max) {
-      out.push_back(std::move(items_.front()));
-      items_.pop_front();
-    }
-    const bool alive = !(closed_ && items_.empty() && out.empty());
+    out.swap(items_);
+    const bool alive = !(closed_ && out.empty());
     const bool wake = producers_waiting_ > 0 && !out.empty();
     lock.unlock();
     if (wake) not_full_.notify_all();
@@ -65,7 +68,8 @@ class BoundedQueue {
   uint64_t blocked_total() const { return blocked_total_.load(std::memory_order_relaxed); }
 
  private:
-  bool push_impl(T&& item, bool may_block) {
+  template <class... Args>
+  bool push_impl(bool may_block, Args&&... args) {
     std::unique_lock lock(mutex_);
     if (may_block && items_.size() >= capacity_ && !closed_) {
       blocked_total_.fetch_add(1, std::memory_order_relaxed);
@@ -74,7 +78,7 @@ class BoundedQueue {
       --producers_waiting_;
     }
     if (closed_) return false;
-    items_.push_back(std::move(item));
+    items_.emplace_back(std::forward<Args>(args)...);
     // Wake the consumer only if it sleeps: while it drains a batch, pushes
     // cost no futex call.
     const bool wake = consumer_waiting_;

@@ -77,7 +77,9 @@ void Pipeline::stop() {
   thread_.join();
 }
 
-bool Pipeline::on_event(Provider& from, Event event) { return queue_.push(EventItem{&from, std::move(event)}); }
+bool Pipeline::on_event(Provider& from, Event event) {
+  return queue_.push(std::in_place_type<EventItem>, &from, std::move(event));
+}
 
 void Pipeline::on_state(Provider& from, berth_provider_state state, const std::string& reason) {
   queue_.push_now(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
@@ -109,11 +111,10 @@ Pipeline::ProviderStats Pipeline::provider_stats(const Provider& p) const {
 
 void Pipeline::run() {
   for (auto& t : tracks_) begin(*t);
-  std::vector<Item> batch;
-  batch.reserve(256);
+  std::deque<Item> batch;
   auto next_heartbeat = Clock::now();
   for (;;) {
-    const bool alive = queue_.pop_batch(batch, 256, std::min(next_heartbeat, next_due()));
+    const bool alive = queue_.pop_all(batch, std::min(next_heartbeat, next_due()));
     for (auto& item : batch) {
       // Last resort: one bad message fails itself, not the daemon.
       try {

@@ -18,6 +18,7 @@ class ZmqPublisher final : public EventSink {
     int hwm = 100000;
   };
   ZmqPublisher(zmq::context_t& zmq, Options options);
+  ~ZmqPublisher() override;
 
   Status bind();
 
@@ -31,10 +32,14 @@ class ZmqPublisher final : public EventSink {
  private:
   void send(std::string_view topic, std::string_view body);
 
+  // Event bodies are written straight into buffers that ZeroMQ takes over
+  // (no copy) and hands back from its I/O thread once sent; spare buffers
+  // are kept, a few, so the hot path neither allocates nor copies.
+  class Bodies;
+  Bodies* bodies_;  // owned jointly with the buffers ZeroMQ still holds
   zmq::socket_t pub_;
   Options options_;
-  // Reused for every message: the hot path allocates only when they grow.
-  std::string topic_, body_;
+  std::string topic_;
 };
 
 }  // namespace berth

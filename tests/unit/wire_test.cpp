@@ -181,5 +181,42 @@ TEST(Wire, EventStringsAreEscapedExactlyAsJsonRequires) {
   EXPECT_NE(buf.find("\\u0001"), std::string::npos) << "controls as \\u00XX";
 }
 
+// The escaper scans eight bytes at a time: a special byte at any position of
+// any length must still be escaped, and a time within a cached second still
+// formatted whole.
+TEST(Wire, EveryByteThatNeedsEscapingIsEscapedWhereverItStands) {
+  const std::string specials[] = {"\"", "\\", std::string(1, '\x01'), "\x1f", "\n", std::string(1, '\0')};
+  for (size_t len = 1; len <= 40; ++len)
+    for (size_t at = 0; at < len; ++at)
+      for (const auto& sp : specials) {
+        std::string name(len, 'a');
+        name.replace(at, 1, sp);
+        name += "\xc3\xa9\x7f";  // UTF-8 and DEL pass as they are
+        sdk::Event e;
+        e.type = BERTH_EVENT_STARTED;
+        e.raw_action = "start";
+        e.container_id = "x";
+        e.container_name = name;
+        std::string buf;
+        write_event(buf, {"p", e, 1, BERTH_STATE_RUNNING, "engine"});
+        rapidjson::Document d;
+        d.Parse(buf.c_str(), buf.size());
+        ASSERT_FALSE(d.HasParseError()) << len << "/" << at;
+        ASSERT_EQ(std::string(d["container"]["name"].GetString(), d["container"]["name"].GetStringLength()), name)
+            << len << "/" << at;
+      }
+}
+
+TEST(Wire, TimesWithinOneSecondAreFormattedWhole) {
+  char a[kTimeChars], b[kTimeChars], c[kTimeChars];
+  const int64_t t = 1700000000LL * 1000000000;
+  ASSERT_EQ(format_time(a, t + 1), kTimeChars);
+  ASSERT_EQ(format_time(b, t + 999999999), kTimeChars);
+  ASSERT_EQ(format_time(c, t + 1000000000), kTimeChars);
+  EXPECT_EQ(std::string(a, kTimeChars), "2023-11-14T22:13:20.000000001Z");
+  EXPECT_EQ(std::string(b, kTimeChars), "2023-11-14T22:13:20.999999999Z");
+  EXPECT_EQ(std::string(c, kTimeChars), "2023-11-14T22:13:21.000000000Z");
+}
+
 }  // namespace
 }  // namespace berth::wire
