@@ -25,6 +25,12 @@ std::string_view code_name(Code code) {
   return "internal";
 }
 
+Code code_from_name(std::string_view name) {
+  for (int c : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 101, 102, 103, 104, 105, 106})
+    if (code_name(static_cast<Code>(c)) == name) return static_cast<Code>(c);
+  return Code::internal;
+}
+
 Code code_from_abi(int status) {
   if (status >= BERTH_OK && status <= BERTH_E_CANCELLED) return static_cast<Code>(status);
   return Code::internal;

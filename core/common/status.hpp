@@ -33,6 +33,9 @@ enum class Code {
 };
 
 std::string_view code_name(Code code);
+// The inverse of code_name, for clients reading replies; internal for an
+// unknown name.
+Code code_from_name(std::string_view name);
 // Maps a plugin's status; anything outside the ABI's set becomes internal.
 Code code_from_abi(int status);
 

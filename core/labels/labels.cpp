@@ -167,8 +167,29 @@ Routing parse(const sdk::Labels& labels, const Facts& facts) {
   std::map<std::string, std::map<std::string, std::string>> specific;  // alias → field → value
   std::optional<bool> exclude;
 
+  std::vector<std::string> wake_groups;
+  auto add_group = [&](const std::string& g) {
+    if (!g.empty() && std::find(wake_groups.begin(), wake_groups.end(), g) == wake_groups.end())
+      wake_groups.push_back(g);
+  };
   for (const auto& [key, value] : labels) {
     std::string_view k = key;
+    if (k == "sablier.enable") {
+      r.wake.enabled = r.wake.enabled || value == "true";  // exactly "true", as Sablier reads it
+      continue;
+    }
+    if (k == "sablier.group") {
+      for (const auto& g : split_list(value)) add_group(g);
+      continue;
+    }
+    if (k == "pve.tag.sablier") {
+      r.wake.enabled = true;
+      continue;
+    }
+    if (k.substr(0, 22) == "pve.tag.sablier-group-") {
+      add_group(std::string(k.substr(22)));
+      continue;
+    }
     if (k.substr(0, kCompose.size()) == kCompose) {
       const auto field = k.substr(kCompose.size());
       r.compose.any = true;
@@ -228,6 +249,8 @@ Routing parse(const sdk::Labels& labels, const Facts& facts) {
       }
     }
   }
+
+  if (r.wake.enabled) r.wake.groups = wake_groups.empty() ? std::vector<std::string>{"default"} : wake_groups;
 
   for (const auto& dest : facts.mount_destinations)
     if (std::find(kDatabaseMounts.begin(), kDatabaseMounts.end(), dest) != kDatabaseMounts.end()) r.database = true;
@@ -341,6 +364,16 @@ void write(Writer& w, const Routing& r) {
     if (!r.compose.config_files.empty()) write_str(w, "config_files", r.compose.config_files);
     if (!r.compose.working_dir.empty()) write_str(w, "working_dir", r.compose.working_dir);
     write_list(w, "depends_on", r.compose.depends_on);
+    w.EndObject();
+  }
+  w.Key("wake");
+  if (!r.wake.enabled) {
+    w.Null();
+  } else {
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(true);
+    write_list(w, "groups", r.wake.groups);
     w.EndObject();
   }
   write_list(w, "errors", r.errors);

@@ -57,6 +57,15 @@ struct Compose {
   bool any = false;
 };
 
+// Scale-to-zero opt-in, in Sablier's words: `sablier.enable=true` and
+// `sablier.group=a,b` (default group "default"); on Proxmox the tags
+// `sablier` and `sablier-group-<g>` (labels pve.tag.*). godoxy's idle
+// labels (Idle) opt in too.
+struct Wake {
+  bool enabled = false;             // sablier.enable is exactly "true" (or the tag)
+  std::vector<std::string> groups;  // never empty when enabled
+};
+
 struct Routing {
   std::vector<Route> routes;
   bool excluded = false;
@@ -65,6 +74,7 @@ struct Routing {
   std::string network;
   Idle idle;
   Compose compose;
+  Wake wake;
   std::vector<std::string> errors;  // "proxy.idle_timeout: invalid duration \"banana\""
 };
 

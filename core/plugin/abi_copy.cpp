@@ -181,11 +181,13 @@ Result<sdk::Container> container_from_abi(const berth_container* c, RepairSet& s
   out.id = std::move(*id);
   out.name = text(c->name, BERTH_MAX_TEXT, seen);
   out.image = text(c->image, BERTH_MAX_TEXT, seen);
-  out.state = c->state;
-  if (out.state < BERTH_STATE_UNKNOWN || out.state > BERTH_STATE_ERROR) {
-    out.state = BERTH_STATE_UNKNOWN;
-    mark(seen, Repairs::unknown_values);
-  }
+  // Read as the integer it is: a value outside the enum must not be loaded
+  // as one (undefined behaviour).
+  int32_t state;
+  std::memcpy(&state, &c->state, sizeof state);
+  out.state = state >= BERTH_STATE_UNKNOWN && state <= BERTH_STATE_ERROR ? static_cast<berth_state>(state)
+                                                                        : BERTH_STATE_UNKNOWN;
+  if (out.state != state) mark(seen, Repairs::unknown_values);
   if (HAS(c, raw_state)) out.raw_state = text(c->raw_state, BERTH_MAX_TEXT, seen);
   if (HAS(c, finished_unix_ms)) {
     out.created_unix_ms = c->created_unix_ms;
@@ -223,11 +225,12 @@ Result<sdk::Event> event_from_abi(const berth_event* e, RepairSet& seen) {
   auto id = id_of(e->container_id, seen);
   if (!id) return Status(Code::invalid_argument, "event with a bad container_id: " + id.error().message());
   sdk::Event out;
-  out.type = e->type;
-  if (out.type < BERTH_EVENT_OTHER || out.type > BERTH_EVENT_RENAMED) {
-    out.type = BERTH_EVENT_OTHER;  // from a newer minor, or garbage: raw_action says what
-    mark(seen, Repairs::unknown_values);
-  }
+  int32_t type;
+  std::memcpy(&type, &e->type, sizeof type);  // as an integer: see the state above
+  // From a newer minor, or garbage: OTHER, and raw_action says what.
+  out.type = type >= BERTH_EVENT_OTHER && type <= BERTH_EVENT_RENAMED ? static_cast<berth_event_type>(type)
+                                                                      : BERTH_EVENT_OTHER;
+  if (out.type != type) mark(seen, Repairs::unknown_values);
   out.raw_action = text(e->raw_action, BERTH_MAX_TEXT, seen);
   out.time_unix_ns = e->time_unix_ns;
   out.container_id = std::move(*id);

@@ -41,8 +41,12 @@ std::string make_service(const std::string& name) {
 
 TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
   using namespace berth::testing;
+  // A copy of the demo: the service writes its log beside itself, and other
+  // builds' suites may run the same demo at the same time.
+  const std::string demo = services_dir() + "/demo";
+  fs::copy(BERTH_EXAMPLES_DIR "/plugin-c/demo", demo, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   BerthdProcess d(fmt::format(R"({{"heartbeat_ms": 100, "providers": [{{"name": "svc", "plugin": "{}",
-      "config": {{"dir": "{}", "poll_ms": 100}}}}]}})", BERTH_PLUGIN_C_SO, BERTH_EXAMPLES_DIR "/plugin-c/demo"));
+      "config": {{"dir": "{}", "poll_ms": 100}}}}]}})", BERTH_PLUGIN_C_SO, demo));
   ASSERT_TRUE(d.ready()) << d.output();
   EXPECT_NE(d.output().find(fmt::format("loaded plugin procdir 0.1.0 (ABI {}.{})", BERTH_ABI_MAJOR, BERTH_ABI_MINOR)),
             std::string::npos) << d.output();
@@ -67,7 +71,7 @@ TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
   ASSERT_TRUE(exited);
   EXPECT_EQ(exited->body["exit_code"].GetInt(), 0);
   EXPECT_STREQ(c.call(R"({"op":"status","container":"hello"})")["result"]["state"].GetString(), "stopped");
-  std::remove(BERTH_EXAMPLES_DIR "/plugin-c/demo/hello/log");
+  fs::remove_all(demo);
 }
 
 // berthd blocks SIGTERM in all its threads (it sigwaits for it); a service

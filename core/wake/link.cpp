@@ -1,0 +1,255 @@
+#include "wake/link.hpp"
+
+#include <boost/asio/post.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+namespace berth::wake {
+namespace {
+
+using namespace std::chrono_literals;
+// berthd sends a heartbeat every second by default; silence this long means
+// the daemon (or the way to it) is gone.
+constexpr auto kSilence = 5s;
+constexpr size_t kEarlyMax = 100000;  // events buffered while a snapshot is out
+
+std::string_view text(const rapidjson::Value& o, const char* key) {
+  if (!o.IsObject()) return {};
+  auto it = o.FindMember(key);
+  return it != o.MemberEnd() && it->value.IsString()
+             ? std::string_view(it->value.GetString(), it->value.GetStringLength())
+             : std::string_view();
+}
+
+berth_state state_named(std::string_view s) {
+  if (s == "running") return BERTH_STATE_RUNNING;
+  if (s == "stopped") return BERTH_STATE_STOPPED;
+  if (s == "paused") return BERTH_STATE_PAUSED;
+  if (s == "error") return BERTH_STATE_ERROR;
+  return BERTH_STATE_UNKNOWN;
+}
+
+}  // namespace
+
+Observed observed_from(std::string_view provider, const rapidjson::Value& c) {
+  Observed o;
+  o.provider = std::string(provider);
+  o.id = std::string(text(c, "id"));
+  o.name = std::string(text(c, "name"));
+  o.state = state_named(text(c, "state"));
+  o.health = std::string(text(c, "health"));
+  if (auto it = c.FindMember("labels"); it != c.MemberEnd() && it->value.IsObject())
+    for (auto& l : it->value.GetObject())
+      if (l.value.IsString()) o.labels.emplace_back(l.name.GetString(), l.value.GetString());
+  return o;
+}
+
+struct Link::Pending {
+  Reply done;
+  asio::steady_timer timer;
+};
+
+Link::Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints endpoints, LinkListener& listener)
+    : io_(io),
+      index_(index),
+      endpoints_(std::move(endpoints)),
+      listener_(listener),
+      sub_(zmq, zmq::socket_type::sub),
+      dealer_(zmq, zmq::socket_type::dealer),
+      sub_fd_(io),
+      dealer_fd_(io),
+      silence_(io) {
+  for (auto* s : {&sub_, &dealer_}) {
+    s->set(zmq::sockopt::linger, 0);
+    if (!endpoints_.server_key.empty()) {
+      s->set(zmq::sockopt::curve_serverkey, endpoints_.server_key);
+      s->set(zmq::sockopt::curve_publickey, endpoints_.public_key);
+      s->set(zmq::sockopt::curve_secretkey, endpoints_.secret_key);
+    }
+  }
+  sub_.set(zmq::sockopt::rcvhwm, 100000);
+  for (const char* topic : {"container/", "provider/", "daemon/"}) sub_.set(zmq::sockopt::subscribe, topic);
+}
+
+Link::~Link() { stop(); }
+
+void Link::start() {
+  sub_.connect(endpoints_.events);
+  dealer_.connect(endpoints_.commands);
+  // asio watches duplicates: ZeroMQ keeps its own descriptors.
+  sub_fd_.assign(::dup(sub_.get(zmq::sockopt::fd)));
+  dealer_fd_.assign(::dup(dealer_.get(zmq::sockopt::fd)));
+  watch(sub_, sub_fd_);
+  watch(dealer_, dealer_fd_);
+  request_snapshot("start");
+  arm_silence();
+}
+
+void Link::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  sub_fd_.close(ignored);
+  dealer_fd_.close(ignored);
+  silence_.cancel();
+  for (auto& [id, p] : pending_) p->timer.cancel();
+  pending_.clear();
+}
+
+void Link::watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd) {
+  fd.async_wait(asio::posix::stream_descriptor::wait_read, [this, &socket, &fd](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    pump();
+    watch(socket, fd);
+  });
+}
+
+// ZeroMQ's descriptor only says "look": drain both sockets until they say
+// nothing is left (also after every send, which may have consumed the edge).
+void Link::pump() {
+  for (bool more = true; more && !stopped_;) {
+    more = false;
+    while (sub_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+      zmq::message_t topic, body;
+      if (!sub_.recv(topic, zmq::recv_flags::dontwait)) break;
+      if (!topic.more() || !sub_.recv(body, zmq::recv_flags::dontwait)) continue;
+      on_event(topic.to_string_view(), body.to_string_view());
+      more = true;
+    }
+    while (dealer_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+      zmq::message_t reply;
+      if (!dealer_.recv(reply, zmq::recv_flags::dontwait)) break;
+      on_reply(reply.to_string_view());
+      more = true;
+    }
+  }
+}
+
+void Link::arm_silence() {
+  silence_.expires_after(kSilence);
+  silence_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    spdlog::warn("berthd {} silent for {} s", endpoints_.events, kSilence.count());
+    set_up(false);
+    request_snapshot("silence");
+    arm_silence();
+  });
+}
+
+void Link::set_up(bool up) {
+  if (up == up_) return;
+  up_ = up;
+  listener_.on_link(index_, up);
+}
+
+void Link::on_event(std::string_view topic, std::string_view body) {
+  arm_silence();
+  if (snapshot_pending_) {
+    if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
+    return;
+  }
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
+  const uint64_t seq = d["seq"].GetUint64();
+  const std::string_view kind = text(d, "kind");
+  if (kind == "stopping") {
+    set_up(false);
+    request_snapshot("berthd stopping");
+    return;
+  }
+  if (kind == "heartbeat") {
+    // A heartbeat carries the last seq published: behind us means a new
+    // daemon, ahead of us a gap.
+    if (seq != seq_) request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
+    else set_up(true);
+    return;
+  }
+  if (seq <= seq_) return;  // the snapshot has it (a restarted daemon shows in its heartbeat)
+  if (seq != seq_ + 1) return request_snapshot("missed events");
+  seq_ = seq;
+  if (kind == "container") apply(d);
+}
+
+void Link::apply(const rapidjson::Value& event) {
+  const std::string_view type = text(event, "type");
+  auto it = event.FindMember("container");
+  if (it == event.MemberEnd() || !it->value.IsObject()) return;
+  Observed o = observed_from(text(event, "provider"), it->value);
+  if (type == "health") o.health = std::string(text(event, "health"));
+  if (type == "destroyed") listener_.on_gone(index_, o.provider, o.id);
+  else listener_.on_change(index_, o, type);
+}
+
+void Link::request_snapshot(const char* why) {
+  if (snapshot_pending_ || stopped_) return;
+  snapshot_pending_ = true;
+  early_.clear();
+  if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
+  command(R"({"op":"snapshot"})", 10s, [this](const Status& st, const rapidjson::Value* result) {
+    if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq")) {
+      // Not there (yet): the silence timer asks again.
+      snapshot_pending_ = false;
+      set_up(false);
+      return;
+    }
+    std::vector<Observed> all;
+    if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
+      for (auto& provider : p->value.GetObject())
+        if (auto cs = provider.value.FindMember("containers"); cs != provider.value.MemberEnd() && cs->value.IsArray())
+          for (auto& c : cs->value.GetArray()) all.push_back(observed_from(provider.name.GetString(), c));
+    seq_ = (*result)["seq"].GetUint64();
+    listener_.on_snapshot(index_, std::move(all));
+    snapshot_pending_ = false;
+    set_up(true);
+    // What arrived meanwhile, in order; the snapshot covers seq <= seq_.
+    auto early = std::move(early_);
+    early_.clear();
+    for (auto& [topic, body] : early) on_event(topic, body);
+  });
+}
+
+void Link::command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) {
+  const uint64_t id = next_id_++;
+  std::string body = "{\"id\":" + std::to_string(id) + (request_json.size() > 2 ? "," : "") + request_json.substr(1);
+  auto p = std::make_unique<Pending>(Pending{std::move(done), asio::steady_timer(io_)});
+  p->timer.expires_after(wait);
+  p->timer.async_wait([this, id](boost::system::error_code ec) {
+    if (ec) return;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    auto reply = std::move(it->second->done);
+    pending_.erase(it);
+    reply(Status(Code::timeout, "no answer from berthd"), nullptr);
+  });
+  pending_.emplace(id, std::move(p));
+  try {
+    dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("command to {} not sent: {}", endpoints_.commands, e.what());
+  }
+  // A send may have consumed the descriptor's edge: look now.
+  asio::post(io_, [this] { pump(); });
+}
+
+void Link::on_reply(std::string_view body) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("id") || !d["id"].IsUint64()) return;
+  auto it = pending_.find(d["id"].GetUint64());
+  if (it == pending_.end()) return;  // answered by its timeout already
+  auto pending = std::move(it->second);
+  pending_.erase(it);
+  pending->timer.cancel();
+  if (d.HasMember("ok") && d["ok"].IsBool() && d["ok"].GetBool()) {
+    const rapidjson::Value* result = d.HasMember("result") ? &d["result"] : nullptr;
+    return pending->done({}, result);
+  }
+  const auto& err = d.HasMember("error") ? d["error"] : d;
+  pending->done(Status(code_from_name(text(err, "code")), std::string(text(err, "message"))), nullptr);
+}
+
+}  // namespace berth::wake

@@ -1,0 +1,105 @@
+// berth-wake's connection to one berthd: its events (SUB) and its commands
+// (DEALER), both on berth-wake's one asio thread (ZeroMQ's own file
+// descriptor tells when a socket may have work). It keeps the daemon's view
+// with the snapshot + seq rule (docs/protocol.md §3): subscribe, take a
+// snapshot, drop what it covers, apply the rest in order, and take a new one
+// on any gap, on a berthd restart (seq going back), or after silence.
+#pragma once
+
+#include "common/status.hpp"
+
+#include <berth/provider.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <rapidjson/document.h>
+#include <zmq.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace berth::wake {
+
+namespace asio = boost::asio;
+
+// What berth-wake needs of a container.
+struct Observed {
+  std::string provider, id, name;
+  berth_state state = BERTH_STATE_UNKNOWN;
+  std::string health;  // "" = no healthcheck
+  sdk::Labels labels;
+};
+
+// Where a link's news goes (the instance registry).
+class LinkListener {
+ public:
+  virtual ~LinkListener() = default;
+  // A full view of the daemon: everything not in it is gone.
+  virtual void on_snapshot(int daemon, std::vector<Observed> containers) = 0;
+  // One container changed (event `type` as berth names it: "started", ...).
+  virtual void on_change(int daemon, const Observed& c, std::string_view type) = 0;
+  virtual void on_gone(int daemon, const std::string& provider, const std::string& id) = 0;
+  virtual void on_link(int daemon, bool up) = 0;
+};
+
+struct LinkEndpoints {
+  std::string commands, events;
+  // CURVE (docs/operator.md): the server's public key and this client's pair;
+  // all empty = none.
+  std::string server_key, public_key, secret_key;
+};
+
+class Link {
+ public:
+  Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints endpoints, LinkListener& listener);
+  ~Link();
+  void start();
+  void stop();
+
+  // Sends a command (a JSON object without "id"); `done` gets the reply's
+  // result or its error, or timeout after `wait`. On the asio thread.
+  using Reply = std::function<void(const Status&, const rapidjson::Value* result)>;
+  void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done);
+
+  int index() const { return index_; }
+  bool up() const { return up_; }
+  const LinkEndpoints& endpoints() const { return endpoints_; }
+
+ private:
+  struct Pending;
+  void watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd);
+  void pump();
+  void on_event(std::string_view topic, std::string_view body);
+  void on_reply(std::string_view body);
+  void request_snapshot(const char* why);
+  void apply(const rapidjson::Value& event);
+  void set_up(bool up);
+  void arm_silence();
+
+  asio::io_context& io_;
+  int index_;
+  LinkEndpoints endpoints_;
+  LinkListener& listener_;
+  zmq::socket_t sub_, dealer_;
+  asio::posix::stream_descriptor sub_fd_, dealer_fd_;
+  asio::steady_timer silence_;
+  bool stopped_ = false, up_ = false;
+
+  // The snapshot + seq rule.
+  bool snapshot_pending_ = false;
+  uint64_t seq_ = 0;  // the last applied
+  std::deque<std::pair<std::string, std::string>> early_;  // events that arrived before the snapshot
+
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<Pending>> pending_;
+};
+
+// Parses a wire container object (docs/protocol.md) into what berth-wake keeps.
+Observed observed_from(std::string_view provider, const rapidjson::Value& container);
+
+}  // namespace berth::wake
