@@ -1,5 +1,8 @@
 #include "commands/command_server.hpp"
 
+#include "auth/curve.hpp"
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/eventfd.h>
@@ -25,6 +28,8 @@ Status CommandServer::bind() {
   try {
     router_.set(zmq::sockopt::linger, 1000);
     router_.set(zmq::sockopt::router_mandatory, 0);
+    if (options_.curve)
+      if (auto st = make_curve_server(router_, *options_.curve, kCommandsDomain); !st) return st;
     router_.bind(options_.endpoint);
   } catch (const zmq::error_t& e) {
     return {Code::unavailable, "cannot bind commands endpoint " + options_.endpoint + ": " + e.what()};
@@ -90,6 +95,17 @@ void CommandServer::run() {
   pending_.clear();
 }
 
+namespace {
+// A client admitted over CURVE acts in its key's role; without CURVE the
+// socket's file mode is the gate and every client may do everything.
+Status permitted(Op op, std::optional<Role> role) {
+  if (!role || *role == Role::operator_) return {};
+  if (*role == Role::reader && (is_inline(op) || is_read(op))) return {};
+  return {Code::permission_denied, fmt::format("{} needs the operator role; this client's key is a {}",
+                                               op_name(op), role_name(*role))};
+}
+}  // namespace
+
 void CommandServer::on_request(Frames frames) {
   if (frames.empty()) return;
   // [identity, "", body] from REQ; [identity, body] from DEALER. The
@@ -109,6 +125,8 @@ void CommandServer::on_request(Frames frames) {
     return reply(envelope, Dispatcher::error_reply(id_json, parsed.error()));
   }
   Request& r = *parsed;
+  if (auto st = permitted(r.op, sender_role(frames.back())); !st)
+    return reply(envelope, Dispatcher::error_reply(r.id_json, st));
   if (stopping_)
     return reply(envelope, Dispatcher::error_reply(r.id_json, {Code::shutting_down, "berthd is stopping"}));
   if (is_inline(r.op)) return reply(envelope, dispatcher_.answer_inline(r));

@@ -6,6 +6,7 @@
 // discarded).
 #pragma once
 
+#include "auth/keys.hpp"
 #include "commands/dispatcher.hpp"
 
 #include <zmq.hpp>
@@ -25,6 +26,7 @@ class CommandServer {
   struct Options {
     std::string endpoint;
     std::chrono::milliseconds late_slack{250};  // lets the plugin's own timeout win
+    const KeyPair* curve = nullptr;  // CURVE: each client acts in its key's role
   };
 
   CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler, Options options);

@@ -127,6 +127,8 @@ std::string Dispatcher::answer_inline(const Request& r) const {
         w.StartObject();
         w.Key("pong");
         w.Bool(true);
+        w.Key("daemon_name");
+        wire::write_string(w, limits_.daemon_name);
         w.Key("seq");
         w.Uint64(view_.seq());
         w.EndObject();
@@ -140,6 +142,8 @@ std::string Dispatcher::answer_inline(const Request& r) const {
         wire::write_string(w, fmt::format("{}.{}", BERTH_ABI_MAJOR, BERTH_ABI_MINOR));
         w.Key("schema");
         w.Int(wire::kSchemaVersion);
+        w.Key("daemon_name");
+        wire::write_string(w, limits_.daemon_name);
         w.EndObject();
       });
     case Op::providers: {
@@ -200,6 +204,8 @@ std::string Dispatcher::answer_inline(const Request& r) const {
       const auto snap = view_.snapshot();
       return ok_reply(r.id_json, [&](Writer& w) {
         w.StartObject();
+        w.Key("daemon_name");
+        wire::write_string(w, limits_.daemon_name);
         w.Key("seq");
         w.Uint64(snap.seq);
         w.Key("providers");
@@ -239,6 +245,8 @@ std::string Dispatcher::list_reply(const Request& r, const Listed& results) cons
     return error_reply(r.id_json, results.front().second.error());
   return ok_reply(r.id_json, [&](Writer& w) {
     w.StartObject();
+    w.Key("daemon_name");
+    wire::write_string(w, limits_.daemon_name);
     w.Key("containers");
     w.StartArray();
     for (auto& [p, res] : results)

@@ -20,6 +20,7 @@ class Dispatcher {
   struct Limits {
     std::chrono::milliseconds default_timeout{15000};
     std::chrono::milliseconds stop_grace{10000};
+    std::string daemon_name = "berthd";  // in the results that describe the daemon
   };
 
   Dispatcher(std::vector<Provider*> providers, StateView& view, const Scheduler& scheduler,

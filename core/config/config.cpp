@@ -90,6 +90,51 @@ Status read_provider(const Value& v, const std::string& key, ProviderConfig& p) 
   return {};
 }
 
+Status read_curve(const Value& v, CurveConfig& c) {
+  if (!v.IsObject()) return key_error("curve", "expected an object");
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    const std::string name = it->name.GetString();
+    if (name == "server_key_file") {
+      if (auto st = read_string(it->value, "curve.server_key_file", c.server_key_file); !st) return st;
+    } else if (name == "clients") {
+      if (!it->value.IsArray()) return key_error("curve.clients", "expected an array");
+      for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+        const std::string key = fmt::format("curve.clients[{}]", i);
+        const Value& x = it->value[i];
+        if (!x.IsObject()) return key_error(key, "expected an object");
+        AllowedKey client{"", Role::subscriber, ""};
+        std::string key_file, role;
+        for (auto m = x.MemberBegin(); m != x.MemberEnd(); ++m) {
+          const std::string f = m->name.GetString();
+          Status st;
+          if (f == "key") st = read_string(m->value, key + ".key", client.public_key);
+          else if (f == "key_file") st = read_string(m->value, key + ".key_file", key_file);
+          else if (f == "role") st = read_string(m->value, key + ".role", role);
+          else if (f == "name") st = read_string(m->value, key + ".name", client.name);
+          else return key_error(key + "." + f, "unknown key");
+          if (!st) return st;
+        }
+        if (!key_file.empty()) {
+          auto keys = read_key_file(key_file, false);
+          if (!keys) return key_error(key + ".key_file", keys.error().message());
+          client.public_key = keys->public_key;
+        }
+        if (!is_z85_key(client.public_key))
+          return key_error(key + ".key", "expected a 40-character Z85 public key (or key_file)");
+        auto parsed_role = role_from_name(role);
+        if (!parsed_role) return key_error(key + ".role", "expected subscriber, reader or operator");
+        client.role = *parsed_role;
+        if (client.name.empty()) client.name = client.public_key.substr(0, 8);
+        c.clients.push_back(std::move(client));
+      }
+    } else {
+      return key_error("curve." + name, "unknown key");
+    }
+  }
+  if (c.server_key_file.empty()) return key_error("curve.server_key_file", "required");
+  return {};
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view json) {
@@ -124,6 +169,9 @@ Result<Config> parse_config(std::string_view json) {
       {"events_endpoint", &Config::events_endpoint},
       {"commands_endpoint", &Config::commands_endpoint},
       {"log_level", &Config::log_level},
+      {"log_format", &Config::log_format},
+      {"metrics_listen", &Config::metrics_listen},
+      {"daemon_name", &Config::daemon_name},
   };
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string key = it->name.GetString();
@@ -134,7 +182,14 @@ Result<Config> parse_config(std::string_view json) {
       if (key == name) known = true, st = read_positive(v, key, c.*field);
     for (auto [name, field] : strings)
       if (key == name) known = true, st = read_string(v, key, c.*field);
-    if (key == "plugin_dirs") {
+    if (key == "curve") {
+      known = true;
+      st = read_curve(v, c.curve);
+    } else if (key == "insecure") {
+      known = true;
+      if (!v.IsBool()) return Status(key_error(key, "expected true or false"));
+      c.insecure = v.GetBool();
+    } else if (key == "plugin_dirs") {
       known = true;
       if (!v.IsArray()) return Status(key_error(key, "expected an array of strings"));
       for (size_t i = 0; i < v.Size() && st; ++i) {
@@ -161,6 +216,11 @@ Result<Config> parse_config(std::string_view json) {
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!levels.count(c.log_level))
     return Status(key_error("log_level", "expected trace, debug, info, warn, error or off"));
+  if (c.log_format != "text" && c.log_format != "json") return Status(key_error("log_format", "expected text or json"));
+  const bool valid_name = std::all_of(c.daemon_name.begin(), c.daemon_name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+  });
+  if (!valid_name) return Status(key_error("daemon_name", "use letters, digits, '_', '-' or '.'"));
   return c;
 }
 
@@ -184,6 +244,13 @@ std::string default_runtime_dir() {
 }
 
 void complete_defaults(Config& c, const std::filesystem::path& exe_dir) {
+  if (c.daemon_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    for (char* p = host; *p; ++p)
+      if (!std::isalnum(static_cast<unsigned char>(*p)) && *p != '-' && *p != '.') *p = '_';
+    c.daemon_name = *host ? host : "berthd";
+  }
   if (c.runtime_dir.empty()) c.runtime_dir = default_runtime_dir();
   if (c.events_endpoint.empty()) c.events_endpoint = "ipc://" + c.runtime_dir + "/events.sock";
   if (c.commands_endpoint.empty())

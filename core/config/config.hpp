@@ -1,6 +1,7 @@
 // berthd's configuration: a JSON file, or the embedded default.
 #pragma once
 
+#include "auth/curve.hpp"
 #include "common/status.hpp"
 
 #include <cstdint>
@@ -20,6 +21,13 @@ struct ProviderConfig {
   int max_calls = 256;          // plugin calls of this instance at once
 };
 
+// Authenticated, encrypted endpoints (ZeroMQ CURVE with a ZAP handler).
+struct CurveConfig {
+  std::string server_key_file;  // this daemon's key pair (berthctl keygen)
+  std::vector<AllowedKey> clients;
+  bool enabled() const { return !server_key_file.empty(); }
+};
+
 struct Config {
   std::string runtime_dir;        // where the default ipc:// endpoints live
   std::string events_endpoint;    // PUB; default ipc://<runtime_dir>/events.sock
@@ -35,6 +43,11 @@ struct Config {
   int default_timeout_ms = 15000; // deadline of a command without "timeout_ms"
   int stop_grace_ms = 10000;      // added to a stop/restart's own timeout
   int shutdown_timeout_ms = 5000; // SIGTERM to exit, at most
+  CurveConfig curve;              // required for endpoints that are not ipc://
+  bool insecure = false;          // allow them without CURVE (logged loudly)
+  std::string log_format = "text";  // or "json": one object per line
+  std::string metrics_listen;     // HOST:PORT for Prometheus; empty = none
+  std::string daemon_name;        // in every message; default: the host name
 };
 
 // Parses a config document. Errors name the key ("providers[1].plugin: ...")

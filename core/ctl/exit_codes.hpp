@@ -15,7 +15,7 @@ enum Exit : int {
   kConflict = 5,        // wrong state, ambiguous name
   kUnsupported = 6,     // the provider cannot do that
   kTimeout = 7,         // no answer in time
-  kPermission = 8,      // the engine refused berth's credentials
+  kPermission = 8,      // refused: by the engine, or by berthd (this key's role, CURVE)
   kInvalid = 9,         // the daemon refused an argument (bad signal, ...)
 };
 

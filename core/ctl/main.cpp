@@ -1,4 +1,5 @@
 // berthctl: the command-line client of berthd (docs/protocol.md).
+#include "auth/curve.hpp"
 #include "config/config.hpp"
 #include "ctl/exit_codes.hpp"
 #include "ctl/table.hpp"
@@ -32,6 +33,8 @@ struct Options {
   std::string command;
   std::vector<std::string> args;
   std::string endpoint, events_endpoint, runtime_dir;
+  std::string server_key, client_key;  // CURVE, as files: never secrets in argv
+  std::optional<ClientKeys> curve;
   std::optional<std::string> provider, signal;
   std::optional<int> timeout_s;
   std::vector<std::string> filters;
@@ -64,6 +67,9 @@ Options parse_args(int argc, char** argv) {
   app.add_option("--events-endpoint", o.events_endpoint,
                  "event socket (env BERTH_EVENTS_ENDPOINT; default ipc://RUNTIME_DIR/events.sock)");
   app.add_option("--runtime-dir", o.runtime_dir, "where the default endpoints live (env BERTH_RUNTIME_DIR)");
+  app.add_option("--server-key", o.server_key,
+                 "berthd's CURVE public key: a .pub file or 40 Z85 characters (env BERTH_SERVER_KEY)");
+  app.add_option("--client-key", o.client_key, "this client's key file from `berthctl keygen` (env BERTH_CLIENT_KEY)");
   app.add_flag("--json", o.json, "machine-readable output");
   app.add_option("--wait-ms", o.wait_ms, "how long to wait for the daemon (default: the op's deadline + 5 s)")
       ->check(CLI::NonNegativeNumber);
@@ -105,6 +111,8 @@ Options parse_args(int argc, char** argv) {
   app.add_subcommand("providers", "provider instances, health, calls and capabilities");
   app.add_subcommand("ping", "is the daemon there?");
   app.add_subcommand("version", "daemon and ABI versions");
+  auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair: FILE (secret, mode 0600) and FILE.pub");
+  keygen->add_option("FILE", o.args, "where to write the key pair")->required()->expected(1);
 
   try {
     app.parse(argc, argv);
@@ -124,6 +132,11 @@ Options parse_args(int argc, char** argv) {
     const std::string key = f.substr(0, eq);
     if (key != "provider" && key != "type" && key != "name")
       usage_error("--filter key must be provider, type or name, not \"" + key + "\"");
+  }
+  if (o.command != "keygen") {
+    auto keys = client_keys(o.server_key, o.client_key);
+    if (!keys) usage_error(keys.error().message());
+    o.curve = std::move(*keys);
   }
   if (o.runtime_dir.empty()) o.runtime_dir = default_runtime_dir();
   if (o.endpoint.empty()) o.endpoint = env_or("BERTH_ENDPOINT", "ipc://" + o.runtime_dir + "/commands.sock");
@@ -162,13 +175,13 @@ class Daemon {
     zmq::socket_t req(zmq_, zmq::socket_type::req);
     const int wait = o_.wait_ms > 0 ? o_.wait_ms : op_deadline_ms + 5000;
     req.set(zmq::sockopt::linger, 0);
-    req.set(zmq::sockopt::rcvtimeo, wait);
+    auto watch = secure(req);
     req.connect(o_.endpoint);
     Json doc;
     const std::string body = to_json(request, false);
     req.send(zmq::buffer(body), zmq::send_flags::none);
     zmq::message_t reply;
-    if (!req.recv(reply)) {
+    if (!receive(req, reply, watch.get(), std::chrono::milliseconds(wait))) {
       std::fprintf(stderr, "berthctl: no answer from berthd at %s within %d ms (is it running?)\n",
                    o_.endpoint.c_str(), wait);
       std::exit(kUnavailable);
@@ -188,6 +201,37 @@ class Daemon {
   }
 
   zmq::context_t& zmq() { return zmq_; }
+
+  // Makes `s` a CURVE client when keys are given, watched so that a refused
+  // key ends berthctl with that reason rather than a timeout.
+  std::unique_ptr<HandshakeWatch> secure(zmq::socket_t& s) {
+    if (!o_.curve) return nullptr;
+    if (auto st = make_curve_client(s, o_.curve->server_public, o_.curve->client); !st) {
+      std::fprintf(stderr, "berthctl: %s\n", st.message().c_str());
+      std::exit(kFailed);
+    }
+    return std::make_unique<HandshakeWatch>(zmq_, s);
+  }
+
+  // One message from `s` within `wait` (forever if negative); false on
+  // timeout. Exits with permission_denied when the handshake is refused.
+  static bool receive(zmq::socket_t& s, zmq::message_t& out, HandshakeWatch* watch, std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0},
+                                 {watch ? watch->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (wait.count() < 0) left = std::chrono::milliseconds(-1);
+      else if (left.count() <= 0) return false;
+      zmq::poll(items, watch ? 2 : 1, left);
+      if (watch && (items[1].revents & ZMQ_POLLIN))
+        if (auto why = watch->refusal()) {
+          std::fprintf(stderr, "berthctl: %s\n", why->c_str());
+          std::exit(kPermission);
+        }
+      if ((items[0].revents & ZMQ_POLLIN) && s.recv(out, zmq::recv_flags::dontwait)) return true;
+    }
+  }
 
   // An ipc:// endpoint without its socket file means no daemon: say so now
   // instead of waiting out the timeout.
@@ -325,6 +369,7 @@ int cmd_events(Daemon& d, const Options& o) {
   sub.set(zmq::sockopt::subscribe, "container/");
   sub.set(zmq::sockopt::subscribe, "provider/");
   sub.set(zmq::sockopt::subscribe, "daemon/");
+  auto watch = d.secure(sub);
   sub.connect(o.events_endpoint);
   uint64_t last = 0;  // drop what the snapshot already holds
   if (o.since_snapshot) {
@@ -342,8 +387,11 @@ int cmd_events(Daemon& d, const Options& o) {
     std::fflush(stdout);
   }
   for (;;) {
-    std::vector<zmq::message_t> parts;
-    if (!zmq::recv_multipart(sub, std::back_inserter(parts)) || parts.size() != 2) continue;
+    std::vector<zmq::message_t> parts(1);
+    if (!Daemon::receive(sub, parts[0], watch.get(), std::chrono::milliseconds(-1))) continue;
+    while (parts.back().more())
+      if (!sub.recv(parts.emplace_back())) break;
+    if (parts.size() != 2) continue;
     Json ev;
     ev.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
     if (ev.HasParseError() || !ev.IsObject()) continue;
@@ -371,6 +419,17 @@ int cmd_events(Daemon& d, const Options& o) {
   }
 }
 
+int cmd_keygen(const Options& o) {
+  KeyPair keys;
+  if (auto st = write_key_pair(o.args.at(0), keys); !st) {
+    std::fprintf(stderr, "berthctl: %s\n", st.message().c_str());
+    return kFailed;
+  }
+  std::printf("wrote %s (secret: keep it, mode 0600) and %s.pub (public: hand it out)\npublic key: %s\n",
+              o.args[0].c_str(), o.args[0].c_str(), keys.public_key.c_str());
+  return kOk;
+}
+
 int run(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
   Daemon d(o);
@@ -378,6 +437,7 @@ int run(int argc, char** argv) {
   if (c == "ps") return cmd_ps(d, o);
   if (c == "providers") return cmd_providers(d, o);
   if (c == "events") return cmd_events(d, o);
+  if (c == "keygen") return cmd_keygen(o);
   if (c == "ping" || c == "version") {
     auto r = request(c.c_str());
     auto reply = d.call(r, 5000);

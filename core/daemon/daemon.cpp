@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "auth/curve.hpp"
 #include "commands/command_server.hpp"
 #include "events/pipeline.hpp"
 #include "events/publisher.hpp"
@@ -112,6 +113,47 @@ bool make_runtime_dir(const std::string& dir) {
   return true;
 }
 
+bool is_local(const std::string& endpoint) {
+  return endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0;
+}
+
+// The daemon's CURVE keys, or none. Endpoints that other machines can reach
+// need them unless the operator said `insecure`, which is said back loudly.
+Result<std::optional<KeyPair>> endpoint_security(const Config& config) {
+  std::vector<std::string> exposed;
+  for (const auto* ep : {&config.events_endpoint, &config.commands_endpoint})
+    if (!is_local(*ep)) exposed.push_back(*ep);
+  if (config.curve.enabled()) {
+    auto keys = read_key_file(config.curve.server_key_file, true);
+    if (!keys) return Status(keys.error().code(), "curve.server_key_file: " + keys.error().message());
+    if (config.curve.clients.empty()) spdlog::warn("curve: no client keys are allowed, so no client can connect");
+    spdlog::info("curve: {} client key(s) allowed on {}", config.curve.clients.size(),
+                 fmt::join(std::vector<std::string>{config.events_endpoint, config.commands_endpoint}, " and "));
+    return std::optional<KeyPair>(std::move(*keys));
+  }
+  if (exposed.empty()) return std::optional<KeyPair>();
+  if (!config.insecure)
+    return Status(Code::invalid_argument,
+                  fmt::format("{} can be reached from the network: configure \"curve\" (keys from `berthctl "
+                              "keygen`) or set \"insecure\": true",
+                              fmt::join(exposed, " and ")));
+  spdlog::warn("INSECURE (\"insecure\": true): {} accept(s) anyone who can reach it, without authentication or "
+               "encryption; whoever reaches the commands endpoint controls the containers",
+               fmt::join(exposed, " and "));
+  return std::optional<KeyPair>();
+}
+
+// An ipc socket's own mode, so it does not depend on the umask: owner and
+// group may connect. A failed chmod leaves it as open as the umask made it.
+Status restrict_ipc_socket(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) != 0) return {};
+  const std::string path = endpoint.substr(6);
+  if (!path.empty() && path[0] == '@') return {};  // abstract namespace: no file
+  if (chmod(path.c_str(), 0660) != 0)
+    return {Code::permission_denied, fmt::format("cannot restrict {} to 0660: {}", path, std::strerror(errno))};
+  return {};
+}
+
 // Creates an instance on its own thread, so a plugin whose create() hangs
 // costs that instance, not the daemon's start.
 Result<std::unique_ptr<Provider>> create_bounded(Threads& threads, std::shared_ptr<Plugin> plugin,
@@ -160,15 +202,30 @@ int run_daemon(const Config& config) {
   const bool uses_ipc = config.events_endpoint.rfind("ipc://", 0) == 0 ||
                         config.commands_endpoint.rfind("ipc://", 0) == 0;
   if (uses_ipc && !make_runtime_dir(config.runtime_dir)) return kExitBind;
+  auto security = endpoint_security(config);
+  if (!security) {
+    spdlog::error("{}", security.error().message());
+    return kExitConfig;
+  }
+  const KeyPair* curve = *security ? &**security : nullptr;
   if (config.workers > 0) spdlog::warn("config: workers is ignored: berthd starts threads as calls need them");
 
   // Load each plugin file once; instances share it.
   std::map<std::string, std::shared_ptr<Plugin>> plugins;
   StateView view;
   zmq::context_t zmq(1);
+  // Before any CURVE socket binds: without it they admit nobody.
+  std::optional<ZapHandler> zap;
+  if (curve) {
+    zap.emplace(zmq, config.curve.clients);
+    if (auto st = zap->start(); !st) {
+      spdlog::error("{}", st.message());
+      return kExitBind;
+    }
+  }
   Threads threads;
   Scheduler scheduler(threads, {static_cast<size_t>(config.max_pending)});
-  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm});
+  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name, curve});
   Pipeline pipeline(publisher, view, scheduler,
                     {std::chrono::milliseconds(config.heartbeat_ms), static_cast<size_t>(config.queue_capacity),
                      static_cast<size_t>(config.queue_capacity), std::chrono::milliseconds(config.default_timeout_ms)});
@@ -213,13 +270,21 @@ int run_daemon(const Config& config) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }
+  if (auto st = restrict_ipc_socket(config.events_endpoint); !st) {
+    spdlog::error("{}", st.message());
+    return kExitBind;
+  }
   std::vector<Provider*> raw;
   for (auto& p : providers) raw.push_back(p.get());
   Dispatcher dispatcher(raw, view, scheduler, &pipeline,
                         {std::chrono::milliseconds(config.default_timeout_ms),
-                         std::chrono::milliseconds(config.stop_grace_ms)});
-  CommandServer commands(zmq, dispatcher, scheduler, {config.commands_endpoint});
+                         std::chrono::milliseconds(config.stop_grace_ms), config.daemon_name});
+  CommandServer commands(zmq, dispatcher, scheduler, {.endpoint = config.commands_endpoint, .curve = curve});
   if (auto st = commands.bind(); !st) {
+    spdlog::error("{}", st.message());
+    return kExitBind;
+  }
+  if (auto st = restrict_ipc_socket(config.commands_endpoint); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }

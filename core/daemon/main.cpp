@@ -1,4 +1,5 @@
 // berthd: command line → config → run_daemon.
+#include "common/logging.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
@@ -15,7 +16,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: berthd [--config FILE] [--plugin-dir DIR]... [--runtime-dir DIR]\n"
-    "              [--log-level trace|debug|info|warn|error|off] [--version] [--help]\n"
+    "              [--log-level trace|debug|info|warn|error|off] [--log-format text|json]\n"
+    "              [--version] [--help]\n"
     "\n"
     "With no --config, berthd loads every plugin in its plugin directories with\n"
     "default settings and binds ipc:// endpoints under its runtime directory\n"
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  std::string config_file, runtime_dir, log_level;
+  std::string config_file, runtime_dir, log_level, log_format;
   std::vector<std::string> plugin_dirs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     if (arg == "--config" || arg == "-c") value(config_file);
     else if (arg == "--runtime-dir") value(runtime_dir);
     else if (arg == "--log-level") value(log_level);
+    else if (arg == "--log-format") value(log_format);
     else if (arg == "--plugin-dir") plugin_dirs.emplace_back(), value(plugin_dirs.back());
     else if (arg == "--version") return std::printf("berthd %s (ABI %u.%u)\n", BERTH_VERSION, BERTH_ABI_MAJOR, BERTH_ABI_MINOR), 0;
     else if (arg == "--help" || arg == "-h") return std::fputs(kUsage, stdout), 0;
@@ -78,8 +81,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: unknown log level %s\n", config->log_level.c_str());
     return berth::kExitUsage;
   }
-  spdlog::set_default_logger(spdlog::default_logger()->clone("berthd"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-  spdlog::default_logger()->set_level(level);
+  if (!log_format.empty()) config->log_format = log_format;
+  if (config->log_format != "text" && config->log_format != "json") {
+    std::fprintf(stderr, "berthd: unknown log format %s (text or json)\n", config->log_format.c_str());
+    return berth::kExitUsage;
+  }
+  berth::setup_logging("berthd", config->log_level, config->log_format);
   return berth::run_daemon(*config);
 }

@@ -1,5 +1,7 @@
 #include "events/publisher.hpp"
 
+#include "auth/curve.hpp"
+
 #include "wire/wire.hpp"
 
 #include <spdlog/spdlog.h>
@@ -81,6 +83,8 @@ Status ZmqPublisher::bind() {
   try {
     pub_.set(zmq::sockopt::sndhwm, options_.hwm);
     pub_.set(zmq::sockopt::linger, 1000);
+    if (options_.curve)
+      if (auto st = make_curve_server(pub_, *options_.curve, kEventsDomain); !st) return st;
     pub_.bind(options_.endpoint);
   } catch (const zmq::error_t& e) {
     return {Code::unavailable, "cannot bind events endpoint " + options_.endpoint + ": " + e.what()};
@@ -101,7 +105,7 @@ void ZmqPublisher::container_event(std::string_view provider, const Event& e, ui
                                    berth_state state_after, Origin origin) {
   // The body is written once, into the buffer ZeroMQ sends.
   Bodies::Body* body = bodies_->take();
-  wire::write_event(body->text, {provider, e, seq, state_after, origin_name(origin)});
+  wire::write_event(body->text, {options_.daemon_name, provider, e, seq, state_after, origin_name(origin)});
   wire::container_topic(topic_, provider, e.type);
   zmq::message_t message(body->text.data(), body->text.size(), &Bodies::give_back, body);
   try {
@@ -126,20 +130,20 @@ void ZmqPublisher::provider_state(std::string_view provider, std::string_view pl
                                   std::string_view reason, uint64_t seq) {
   rapidjson::StringBuffer buf;
   send(wire::provider_topic(provider, up), with_writer(buf, [&](wire::Writer& w) {
-         wire::write_provider_message(w, seq, provider, plugin, up, reason);
+         wire::write_provider_message(w, options_.daemon_name, seq, provider, plugin, up, reason);
        }));
 }
 
 void ZmqPublisher::heartbeat(const HeartbeatFigures& h) {
   rapidjson::StringBuffer buf;
   send(wire::kHeartbeatTopic, with_writer(buf, [&](wire::Writer& w) {
-         wire::write_heartbeat(w, {h.seq, h.uptime_ms, h.queue_depth, h.queue_capacity, h.emit_blocked_total});
+         wire::write_heartbeat(w, {options_.daemon_name, h.seq, h.uptime_ms, h.queue_depth, h.queue_capacity, h.emit_blocked_total});
        }));
 }
 
 void ZmqPublisher::stopping(uint64_t seq) {
   rapidjson::StringBuffer buf;
-  send(wire::kStoppingTopic, with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, seq); }));
+  send(wire::kStoppingTopic, with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon_name, seq); }));
 }
 
 }  // namespace berth

@@ -2,6 +2,7 @@
 // [topic, body] (docs/protocol.md §1). Sequencer thread only.
 #pragma once
 
+#include "auth/keys.hpp"
 #include "common/status.hpp"
 #include "events/sink.hpp"
 
@@ -16,6 +17,8 @@ class ZmqPublisher final : public EventSink {
   struct Options {
     std::string endpoint;
     int hwm = 100000;
+    std::string daemon_name = "berthd";  // in every message
+    const KeyPair* curve = nullptr;  // the daemon's keys: CURVE on every endpoint
   };
   ZmqPublisher(zmq::context_t& zmq, Options options);
   ~ZmqPublisher() override;

@@ -64,11 +64,9 @@ Link::Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints e
       silence_(io) {
   for (auto* s : {&sub_, &dealer_}) {
     s->set(zmq::sockopt::linger, 0);
-    if (!endpoints_.server_key.empty()) {
-      s->set(zmq::sockopt::curve_serverkey, endpoints_.server_key);
-      s->set(zmq::sockopt::curve_publickey, endpoints_.public_key);
-      s->set(zmq::sockopt::curve_secretkey, endpoints_.secret_key);
-    }
+    if (endpoints_.curve)
+      if (auto st = make_curve_client(*s, endpoints_.curve->server_public, endpoints_.curve->client); !st)
+        spdlog::error("daemon {}: {}", index, st.message());
   }
   sub_.set(zmq::sockopt::rcvhwm, 100000);
   for (const char* topic : {"container/", "provider/", "daemon/"}) sub_.set(zmq::sockopt::subscribe, topic);

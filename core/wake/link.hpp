@@ -6,6 +6,8 @@
 // on any gap, on a berthd restart (seq going back), or after silence.
 #pragma once
 
+#include "auth/curve.hpp"
+
 #include "common/status.hpp"
 
 #include <berth/provider.hpp>
@@ -49,9 +51,7 @@ class LinkListener {
 
 struct LinkEndpoints {
   std::string commands, events;
-  // CURVE (docs/operator.md): the server's public key and this client's pair;
-  // all empty = none.
-  std::string server_key, public_key, secret_key;
+  std::optional<ClientKeys> curve;  // docs/operator.md; none for ipc://
 };
 
 class Link {

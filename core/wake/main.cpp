@@ -2,6 +2,8 @@
 // contract so existing proxy integrations work unchanged (docs/wake.md). A
 // client of one or more berthd (events and commands); it acts on containers
 // only through berthd's command socket.
+#include "auth/curve.hpp"
+#include "common/logging.hpp"
 #include "config/config.hpp"
 #include "wake/http.hpp"
 #include "wake/instances.hpp"
@@ -14,7 +16,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 
 namespace {
 
@@ -34,20 +35,13 @@ std::string duration_check(const std::string& v) {
 }
 Nanoseconds duration(const std::string& v) { return std::get<Nanoseconds>(parse_go_duration(v)); }
 
-std::string read_key(const std::string& path, std::string& error) {
-  std::ifstream in(path);
-  std::string key;
-  if (!(in >> key) || key.size() != 40) error = "cannot read a 40-character Z85 key from " + path;
-  return key;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"berth-wake: scale to zero and wake on demand, with Sablier's HTTP API (docs/wake.md)", "berth-wake"};
   std::string listen = "127.0.0.1:10000", session = "5m", timeout = "1m", refresh = "5s", theme = "berth";
-  std::string unrequested = "adopt", log_level = "info", server_key, client_key;
+  std::string unrequested = "adopt", log_level = "info", log_format = "text", server_key, client_key;
   std::vector<std::string> endpoints, events_endpoints, runtime_dirs;
   bool allow_unlabeled = false, hide_details = false;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
@@ -68,9 +62,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"adopt", "stop"}))->capture_default_str();
   app.add_flag("--allow-unlabeled", allow_unlabeled, "also start containers that did not opt in by label");
   app.add_flag("--hide-details", hide_details, "waiting pages list no instances unless show_details=true");
-  app.add_option("--server-key", server_key, "berthd's CURVE public key file (for tcp:// endpoints)");
-  app.add_option("--client-key", client_key, "this client's CURVE key pair file (public, then secret)");
+  app.add_option("--server-key", server_key,
+                 "berthd's CURVE public key: a .pub file or 40 Z85 characters (env BERTH_SERVER_KEY)");
+  app.add_option("--client-key", client_key, "this client's key file from `berthctl keygen` (env BERTH_CLIENT_KEY)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+  app.add_option("--log-format", log_format, "text, or json: one object per line")
+      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -79,9 +76,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage(e.what());
   }
-  spdlog::set_default_logger(spdlog::default_logger()->clone("berth-wake"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  setup_logging("berth-wake", log_level, log_format);
 
   // Where the daemons are: explicit endpoints, runtime dirs, or berthctl's default.
   std::vector<LinkEndpoints> daemons;
@@ -94,23 +89,16 @@ int main(int argc, char** argv) {
         return usage("--endpoint " + endpoints[i] + " needs its --events-endpoint");
       events = endpoints[i].substr(0, at) + "events.sock";
     }
-    daemons.push_back({endpoints[i], events, {}, {}, {}});
+    daemons.push_back({endpoints[i], events, {}});
   }
-  for (const auto& dir : runtime_dirs) daemons.push_back({"ipc://" + dir + "/commands.sock", "ipc://" + dir + "/events.sock", {}, {}, {}});
+  for (const auto& dir : runtime_dirs) daemons.push_back({"ipc://" + dir + "/commands.sock", "ipc://" + dir + "/events.sock", {}});
   if (daemons.empty()) {
     const std::string dir = berth::default_runtime_dir();
-    daemons.push_back({"ipc://" + dir + "/commands.sock", "ipc://" + dir + "/events.sock", {}, {}, {}});
+    daemons.push_back({"ipc://" + dir + "/commands.sock", "ipc://" + dir + "/events.sock", {}});
   }
-  if (!server_key.empty() || !client_key.empty()) {
-    std::string error;
-    const std::string server = read_key(server_key, error);
-    std::ifstream pair(client_key);
-    std::string pub, sec;
-    if (!(pair >> pub >> sec) || pub.size() != 40 || sec.size() != 40)
-      error = "cannot read a public and a secret Z85 key from " + client_key;
-    if (!error.empty()) return usage(error);
-    for (auto& d : daemons) d.server_key = server, d.public_key = pub, d.secret_key = sec;
-  }
+  auto keys = client_keys(server_key, client_key);
+  if (!keys) return usage(keys.error().message());
+  for (auto& d : daemons) d.curve = *keys;
 
   HttpOptions http;
   const auto colon = listen.rfind(':');

@@ -124,12 +124,14 @@ void write_error(Writer& w, const Status& st) {
 }
 
 namespace {
-void begin_message(Writer& w, const char* kind, uint64_t seq, int64_t time_ns) {
+void begin_message(Writer& w, const char* kind, std::string_view daemon, uint64_t seq, int64_t time_ns) {
   w.StartObject();
   w.Key("schema");
   w.Int(kSchemaVersion);
   w.Key("kind");
   w.String(kind);
+  w.Key("daemon_name");
+  write_string(w, daemon);
   w.Key("seq");
   w.Uint64(seq);
   w.Key("time");
@@ -230,14 +232,15 @@ void write_event(std::string& buf, const EventRecord& r) {
     labels::write(rw, labels::parse(e.labels, facts));
   }
   size_t bound = 512 + routing.GetSize();  // the constant parts, numbers, time
-  for (std::string_view s : {r.provider, std::string_view(e.raw_action), r.origin,
+  for (std::string_view s : {r.daemon, r.provider, std::string_view(e.raw_action), r.origin,
                              std::string_view(e.container_id), std::string_view(e.container_name),
                              std::string_view(e.image), std::string_view(e.health), std::string_view(e.old_name)})
     bound += EventJson::worst(s.size());
   for (const auto& [k, v] : e.labels) bound += EventJson::worst(k.size()) + EventJson::worst(v.size()) + 2;
   buf.resize(bound);
   EventJson j(buf.data());
-  j.raw("{\"schema\":").num(kSchemaVersion).raw(",\"kind\":\"container\",\"seq\":").num(static_cast<int64_t>(r.seq));
+  j.raw("{\"schema\":").num(kSchemaVersion).raw(",\"kind\":\"container\",\"daemon_name\":").str(r.daemon);
+  j.raw(",\"seq\":").num(static_cast<int64_t>(r.seq));
   j.raw(",\"time\":").time(e.time_unix_ns ? e.time_unix_ns : now_unix_ns());
   j.raw(",\"provider\":").str(r.provider).raw(",\"type\":").str(event_type_name(e.type));
   j.raw(",\"raw_action\":").str(e.raw_action).raw(",\"origin\":").str(r.origin);
@@ -258,9 +261,9 @@ void write_event(std::string& buf, const EventRecord& r) {
   buf.resize(static_cast<size_t>(j.end() - buf.data()));
 }
 
-void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
+void write_provider_message(Writer& w, std::string_view daemon, uint64_t seq, std::string_view provider,
                             std::string_view plugin, bool up, std::string_view reason) {
-  begin_message(w, "provider", seq, now_unix_ns());
+  begin_message(w, "provider", daemon, seq, now_unix_ns());
   w.Key("provider");
   write_string(w, provider);
   w.Key("plugin");
@@ -273,7 +276,7 @@ void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
 }
 
 void write_heartbeat(Writer& w, const HeartbeatRecord& r) {
-  begin_message(w, "heartbeat", r.seq, now_unix_ns());
+  begin_message(w, "heartbeat", r.daemon, r.seq, now_unix_ns());
   w.Key("uptime_ms");
   w.Int64(r.uptime_ms);
   w.Key("queue_depth");
@@ -285,8 +288,8 @@ void write_heartbeat(Writer& w, const HeartbeatRecord& r) {
   w.EndObject();
 }
 
-void write_stopping(Writer& w, uint64_t seq) {
-  begin_message(w, "stopping", seq, now_unix_ns());
+void write_stopping(Writer& w, std::string_view daemon, uint64_t seq) {
+  begin_message(w, "stopping", daemon, seq, now_unix_ns());
   w.EndObject();
 }
 

@@ -39,6 +39,7 @@ void write_error(Writer& w, const Status& st);  // {"code":..., "message":...}
 // Bodies of the PUB messages (docs/protocol.md §1). Each writes one whole
 // JSON object.
 struct EventRecord {
+  std::string_view daemon;  // daemon_name
   std::string_view provider;
   const sdk::Event& event;
   uint64_t seq;
@@ -47,15 +48,16 @@ struct EventRecord {
 };
 // The publisher's hot path: writes the body into `out` (cleared first).
 void write_event(std::string& out, const EventRecord& r);
-void write_provider_message(Writer& w, uint64_t seq, std::string_view provider,
+void write_provider_message(Writer& w, std::string_view daemon, uint64_t seq, std::string_view provider,
                             std::string_view plugin, bool up, std::string_view reason);
 struct HeartbeatRecord {
+  std::string_view daemon;
   uint64_t seq;
   int64_t uptime_ms;
   uint64_t queue_depth, queue_capacity, emit_blocked_total;
 };
 void write_heartbeat(Writer& w, const HeartbeatRecord& r);
-void write_stopping(Writer& w, uint64_t seq);
+void write_stopping(Writer& w, std::string_view daemon, uint64_t seq);
 
 // RFC 3339 UTC with nanoseconds.
 void write_time(Writer& w, int64_t unix_ns);

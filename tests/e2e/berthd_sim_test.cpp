@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -304,6 +305,48 @@ TEST_F(BerthdSim, HeartbeatCarriesTheCurrentSequenceNumber) {
   ASSERT_TRUE(hb);
   EXPECT_EQ(hb->body["seq"].GetUint64(), ev->body["seq"].GetUint64());
   EXPECT_STREQ(hb->body["kind"].GetString(), "heartbeat");
+}
+
+TEST_F(BerthdSim, EveryMessageNamesTheDaemon) {
+  start(sim_config(kContainers, R"("daemon_name": "rack-7.b",)"));
+  ASSERT_TRUE(call(R"({"op":"stop","container":"web"})")["ok"].GetBool());
+  auto ev = next_event();
+  ASSERT_TRUE(ev);
+  EXPECT_STREQ(ev->body["daemon_name"].GetString(), "rack-7.b") << ev->raw;
+  auto hb = sub_->next_matching("daemon/heartbeat", 2s);
+  ASSERT_TRUE(hb);
+  EXPECT_STREQ(hb->body["daemon_name"].GetString(), "rack-7.b");
+  for (const char* op : {"ping", "version", "snapshot", "list"}) {
+    auto r = call(fmt::format(R"({{"op":"{}"}})", op));
+    ASSERT_TRUE(r["ok"].GetBool()) << op;
+    EXPECT_STREQ(r["result"]["daemon_name"].GetString(), "rack-7.b") << op;
+  }
+}
+
+TEST(BerthdLogs, JsonLogsAreOneObjectPerLine) {
+  // (Escaping of quotes and control bytes: the Logging unit test.)
+  BerthdProcess d(sim_config(kContainers, R"("log_format": "json", "log_level": "debug",)"));
+  ASSERT_TRUE(d.ready()) << d.output();
+  d.terminate();
+  std::istringstream lines(d.output());
+  std::string line;
+  int objects = 0;
+  std::set<std::string> levels;
+  while (std::getline(lines, line)) {
+    if (line.rfind("berthd ", 0) == 0 || line.rfind("  ", 0) == 0) continue;  // the ready banner (stdout)
+    Json j;
+    j.Parse(line.c_str());
+    ASSERT_FALSE(j.HasParseError()) << line;
+    ASSERT_TRUE(j.IsObject()) << line;
+    for (const char* key : {"time", "level", "logger", "msg"}) ASSERT_TRUE(j[key].IsString()) << key << ": " << line;
+    EXPECT_TRUE(j["thread"].IsNumber()) << line;
+    EXPECT_STREQ(j["logger"].GetString(), "berthd");
+    EXPECT_EQ(std::string(j["time"].GetString()).back(), 'Z') << "UTC";
+    levels.insert(j["level"].GetString());
+    ++objects;
+  }
+  EXPECT_GE(objects, 3) << d.output();
+  EXPECT_TRUE(levels.count("info")) << d.output();
 }
 
 TEST_F(BerthdSim, SigtermStopsGracefullyAndSaysSo) {

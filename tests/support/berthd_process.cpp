@@ -25,11 +25,6 @@ std::string plugin_path(const std::string& name) { return plugin_dir() + "/" + n
 
 namespace {
 
-std::string make_temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "berth-test-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -59,6 +54,12 @@ std::string with_endpoints(const std::string& config, const std::string& dir) {
 }
 
 }  // namespace
+
+std::string make_temp_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "berth-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
 
 BerthdProcess::BerthdProcess(const std::string& config_json, std::vector<std::string> extra_args,
                              bool use_config_file) {
@@ -142,14 +143,16 @@ std::optional<int> BerthdProcess::terminate(std::chrono::milliseconds wait) {
 
 std::string BerthdProcess::output() const { return read_file(log_path_); }
 
-Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::chrono::milliseconds timeout)
-    : ctx_(ctx), endpoint_(endpoint), timeout_(timeout) {}
+Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::chrono::milliseconds timeout,
+               std::optional<ClientKeys> curve)
+    : ctx_(ctx), endpoint_(endpoint), timeout_(timeout), curve_(std::move(curve)) {}
 
 std::string Client::call_raw(const std::string& body) {
   if (!socket_) {
     socket_.emplace(ctx_, zmq::socket_type::req);
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout_.count()));
+    if (curve_) (void)make_curve_client(*socket_, curve_->server_public, curve_->client);
     socket_->connect(endpoint_);
   }
   socket_->send(zmq::buffer(body), zmq::send_flags::none);
@@ -187,9 +190,11 @@ Json Dealer::next(std::chrono::milliseconds timeout) {
   return doc;
 }
 
-Subscriber::Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix)
+Subscriber::Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix,
+                       const std::optional<ClientKeys>& curve)
     : socket_(ctx, zmq::socket_type::sub) {
   socket_.set(zmq::sockopt::linger, 0);
+  if (curve) (void)make_curve_client(socket_, curve->server_public, curve->client);
   socket_.set(zmq::sockopt::rcvhwm, 0);
   socket_.set(zmq::sockopt::subscribe, prefix);
   socket_.connect(endpoint);

@@ -2,6 +2,8 @@
 // of the test's choosing, and talks to it over ZeroMQ like any client would.
 #pragma once
 
+#include "auth/curve.hpp"
+
 #include <rapidjson/document.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -19,6 +21,7 @@ using Json = rapidjson::Document;
 std::string berthd_path();
 std::string plugin_dir();
 std::string plugin_path(const std::string& name);  // plugin_dir()/name.so
+std::string make_temp_dir();                       // /tmp/berth-test-XXXXXX
 
 class BerthdProcess {
  public:
@@ -33,6 +36,7 @@ class BerthdProcess {
   const std::string& events_endpoint() const { return events_; }
   const std::string& commands_endpoint() const { return commands_; }
   const std::string& dir() const { return dir_; }
+  int pid() const { return pid_; }  // < 0 once it exited
 
   // Sends SIGTERM; returns the exit code (or -signal), waiting up to `wait`.
   std::optional<int> terminate(std::chrono::milliseconds wait = std::chrono::seconds(10));
@@ -52,7 +56,7 @@ class BerthdProcess {
 class Client {
  public:
   Client(zmq::context_t& ctx, const std::string& endpoint,
-         std::chrono::milliseconds timeout = std::chrono::seconds(20));
+         std::chrono::milliseconds timeout = std::chrono::seconds(20), std::optional<ClientKeys> curve = {});
   // Sends `request_json`; returns the parsed reply (IsNull() on timeout).
   Json call(const std::string& request_json);
   std::string call_raw(const std::string& body);
@@ -61,6 +65,7 @@ class Client {
   zmq::context_t& ctx_;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  std::optional<ClientKeys> curve_;
   std::optional<zmq::socket_t> socket_;
 };
 
@@ -86,7 +91,8 @@ struct Message {
 // A SUB socket subscribed to `prefix`.
 class Subscriber {
  public:
-  Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix = "");
+  Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix = "",
+             const std::optional<ClientKeys>& curve = {});
   // The next message, or nullopt after `timeout`.
   std::optional<Message> next(std::chrono::milliseconds timeout);
   // Skips messages until one whose topic starts with `prefix` arrives.
