@@ -49,10 +49,11 @@ void CommandServer::stop() {
   thread_.join();
 }
 
-void CommandServer::reply(Frames& envelope, const std::string& body) {
+void CommandServer::reply(Frames& envelope, const Reply& r, std::optional<Op> op, Clock::time_point received) {
+  if (options_.counts) options_.counts->record(op, r.code, Clock::now() - received);
   try {
     for (auto& f : envelope) router_.send(f, zmq::send_flags::sndmore);
-    router_.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none);
+    router_.send(zmq::const_buffer(r.body.data(), r.body.size()), zmq::send_flags::none);
   } catch (const zmq::error_t& e) {
     spdlog::warn("command reply not sent: {}", e.what());
   }
@@ -91,7 +92,8 @@ void CommandServer::run() {
   }
   drain_completions();
   for (auto& [token, p] : pending_)
-    reply(p.envelope, Dispatcher::error_reply(p.id_json, {Code::shutting_down, "berthd is stopping"}));
+    reply(p.envelope, Dispatcher::error_reply(p.id_json, {Code::shutting_down, "berthd is stopping"}), p.op,
+          p.received);
   pending_.clear();
 }
 
@@ -108,46 +110,48 @@ Status permitted(Op op, std::optional<Role> role) {
 
 void CommandServer::on_request(Frames frames) {
   if (frames.empty()) return;
+  const auto received = Clock::now();
   // [identity, "", body] from REQ; [identity, body] from DEALER. The
   // envelope goes back unchanged; exactly one body frame is a request.
   const size_t body_at = frames.size() >= 2 && frames[1].size() == 0 ? 2 : 1;
   Frames envelope;
   for (size_t i = 0; i < body_at && i < frames.size(); ++i) envelope.push_back(std::move(frames[i]));
   if (frames.size() != body_at + 1)
-    return reply(envelope, Dispatcher::error_reply("null", {Code::malformed_request,
-                                                            "a request is exactly one frame"}));
+    return reply(envelope, Dispatcher::error_reply("null", {Code::malformed_request, "a request is exactly one frame"}),
+                 std::nullopt, received);
   const std::string_view body(static_cast<const char*>(frames.back().data()), frames.back().size());
 
   std::string id_json;
   auto parsed = parse_request(body, id_json);
   if (!parsed) {
     spdlog::debug("bad command: {}", parsed.error().message());
-    return reply(envelope, Dispatcher::error_reply(id_json, parsed.error()));
+    return reply(envelope, Dispatcher::error_reply(id_json, parsed.error()), std::nullopt, received);
   }
   Request& r = *parsed;
   if (auto st = permitted(r.op, sender_role(frames.back())); !st)
-    return reply(envelope, Dispatcher::error_reply(r.id_json, st));
+    return reply(envelope, Dispatcher::error_reply(r.id_json, st), r.op, received);
   if (stopping_)
-    return reply(envelope, Dispatcher::error_reply(r.id_json, {Code::shutting_down, "berthd is stopping"}));
-  if (is_inline(r.op)) return reply(envelope, dispatcher_.answer_inline(r));
-  submit(std::move(r), std::move(envelope));
+    return reply(envelope, Dispatcher::error_reply(r.id_json, {Code::shutting_down, "berthd is stopping"}), r.op,
+                 received);
+  if (is_inline(r.op)) return reply(envelope, dispatcher_.answer_inline(r), r.op, received);
+  submit(std::move(r), std::move(envelope), received);
 }
 
-void CommandServer::submit(Request r, Frames envelope) {
+void CommandServer::submit(Request r, Frames envelope, Clock::time_point received) {
   const auto deadline = Clock::now() + dispatcher_.deadline_for(r);
   std::vector<Provider*> targets;
   if (r.op == Op::list) {
     auto t = dispatcher_.list_targets(r);
-    if (!t) return reply(envelope, Dispatcher::error_reply(r.id_json, t.error()));
+    if (!t) return reply(envelope, Dispatcher::error_reply(r.id_json, t.error()), r.op, received);
     targets = std::move(*t);
   } else {
     auto p = dispatcher_.resolve(r);
-    if (!p) return reply(envelope, Dispatcher::error_reply(r.id_json, p.error()));
+    if (!p) return reply(envelope, Dispatcher::error_reply(r.id_json, p.error()), r.op, received);
     targets.push_back(*p);
   }
   const uint64_t token = next_token_++;
   const std::string id_json = r.id_json;
-  pending_.emplace(token, Pending{std::move(envelope), id_json, deadline + options_.late_slack});
+  pending_.emplace(token, Pending{std::move(envelope), id_json, deadline + options_.late_slack, r.op, received});
   if (r.op == Op::list) return submit_list(std::move(r), std::move(targets), token, deadline);
 
   Provider* p = targets.front();
@@ -164,7 +168,8 @@ void CommandServer::submit(Request r, Frames envelope) {
     complete(token, dispatcher_.execute(req, *p, o));
   };
   if (Status st = scheduler_.submit(std::move(job)); !st) {
-    reply(pending_[token].envelope, Dispatcher::error_reply(id_json, st));
+    auto& p = pending_[token];
+    reply(p.envelope, Dispatcher::error_reply(id_json, st), p.op, p.received);
     pending_.erase(token);
   }
 }
@@ -200,7 +205,7 @@ void CommandServer::submit_list(Request r, std::vector<Provider*> targets, uint6
   }
 }
 
-void CommandServer::complete(uint64_t token, std::string reply) {
+void CommandServer::complete(uint64_t token, Reply reply) {
   {
     std::lock_guard lock(done_mutex_);
     done_.push_back({token, std::move(reply)});
@@ -221,7 +226,7 @@ void CommandServer::drain_completions() {
       spdlog::debug("discarded a late command result (already answered with timeout)");
       continue;
     }
-    reply(it->second.envelope, c.reply);
+    reply(it->second.envelope, c.reply, it->second.op, it->second.received);
     pending_.erase(it);
   }
 }
@@ -232,8 +237,9 @@ void CommandServer::expire(Clock::time_point now) {
       ++it;
       continue;
     }
-    reply(it->second.envelope, Dispatcher::error_reply(it->second.id_json,
-                                                       {Code::timeout, "no answer from the provider before the deadline"}));
+    reply(it->second.envelope,
+          Dispatcher::error_reply(it->second.id_json, {Code::timeout, "no answer from the provider before the deadline"}),
+          it->second.op, it->second.received);
     it = pending_.erase(it);
   }
 }

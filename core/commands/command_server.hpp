@@ -8,6 +8,7 @@
 
 #include "auth/keys.hpp"
 #include "commands/dispatcher.hpp"
+#include "metrics/metrics.hpp"
 
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -27,6 +28,7 @@ class CommandServer {
     std::string endpoint;
     std::chrono::milliseconds late_slack{250};  // lets the plugin's own timeout win
     const KeyPair* curve = nullptr;  // CURVE: each client acts in its key's role
+    CommandCounts* counts = nullptr;  // metrics, when they are served
   };
 
   CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler, Options options);
@@ -43,20 +45,23 @@ class CommandServer {
     Frames envelope;
     std::string id_json;
     Clock::time_point answer_by;
+    Op op;
+    Clock::time_point received;
   };
   struct Completion {
     uint64_t token;
-    std::string reply;
+    Reply reply;
   };
 
   void run();
   void on_request(Frames frames);
-  void submit(Request r, Frames envelope);
+  void submit(Request r, Frames envelope, Clock::time_point received);
   void submit_list(Request r, std::vector<Provider*> targets, uint64_t token, Clock::time_point deadline);
-  void complete(uint64_t token, std::string reply);
+  void complete(uint64_t token, Reply reply);
   void drain_completions();
   void expire(Clock::time_point now);
-  void reply(Frames& envelope, const std::string& body);
+  // Sends a reply and counts it (`op` empty: the request named no op we know).
+  void reply(Frames& envelope, const Reply& r, std::optional<Op> op, Clock::time_point received);
 
   zmq::socket_t router_;
   const Dispatcher& dispatcher_;

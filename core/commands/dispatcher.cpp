@@ -13,7 +13,7 @@ using wire::Writer;
 
 // Writes {"id":..., "ok":true, "result": <fn>} and returns it.
 template <class Fn>
-std::string ok_reply(const std::string& id_json, Fn&& write_result) {
+Reply ok_reply(const std::string& id_json, Fn&& write_result) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -24,7 +24,7 @@ std::string ok_reply(const std::string& id_json, Fn&& write_result) {
   w.Key("result");
   write_result(w);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return {Code::ok, std::string(buf.GetString(), buf.GetSize())};
 }
 
 constexpr std::array<std::pair<uint64_t, const char*>, 12> kCaps = {{
@@ -73,7 +73,7 @@ Dispatcher::Dispatcher(std::vector<Provider*> providers, StateView& view, const 
                        const Pipeline* pipeline, Limits limits)
     : providers_(std::move(providers)), view_(view), scheduler_(scheduler), pipeline_(pipeline), limits_(limits) {}
 
-std::string Dispatcher::error_reply(const std::string& id_json, const Status& st) {
+Reply Dispatcher::error_reply(const std::string& id_json, const Status& st) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -84,7 +84,7 @@ std::string Dispatcher::error_reply(const std::string& id_json, const Status& st
   w.Key("error");
   wire::write_error(w, st);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return {st.code(), std::string(buf.GetString(), buf.GetSize())};
 }
 
 std::chrono::milliseconds Dispatcher::deadline_for(const Request& r) const {
@@ -120,7 +120,7 @@ Result<Provider*> Dispatcher::resolve(const Request& r) const {
   return Status(Code::internal, "provider vanished");
 }
 
-std::string Dispatcher::answer_inline(const Request& r) const {
+Reply Dispatcher::answer_inline(const Request& r) const {
   switch (r.op) {
     case Op::ping:
       return ok_reply(r.id_json, [&](Writer& w) {
@@ -240,7 +240,7 @@ Result<std::vector<Provider*>> Dispatcher::list_targets(const Request& r) const 
   return std::vector<Provider*>{*p};
 }
 
-std::string Dispatcher::list_reply(const Request& r, const Listed& results) const {
+Reply Dispatcher::list_reply(const Request& r, const Listed& results) const {
   if (r.provider && results.size() == 1 && !results.front().second)
     return error_reply(r.id_json, results.front().second.error());
   return ok_reply(r.id_json, [&](Writer& w) {
@@ -270,7 +270,7 @@ std::string Dispatcher::list_reply(const Request& r, const Listed& results) cons
   });
 }
 
-std::string Dispatcher::execute(const Request& r, Provider& p, const CallOptions& o) const {
+Reply Dispatcher::execute(const Request& r, Provider& p, const CallOptions& o) const {
   if (r.op == Op::list) {
     Listed one;
     one.emplace_back(&p, p.list(o));

@@ -15,6 +15,12 @@
 
 namespace berth {
 
+// A reply body and the code it carries (ok or the error's), for metrics.
+struct Reply {
+  Code code = Code::ok;
+  std::string body;
+};
+
 class Dispatcher {
  public:
   struct Limits {
@@ -29,18 +35,18 @@ class Dispatcher {
   // How long the client is promised an answer within.
   std::chrono::milliseconds deadline_for(const Request& r) const;
   // ping, version, providers, snapshot: cheap, no plugin call.
-  std::string answer_inline(const Request& r) const;
+  Reply answer_inline(const Request& r) const;
   // The provider a container op goes to (the view tells when not named).
   Result<Provider*> resolve(const Request& r) const;
   // The providers a `list` asks: the named one, or all.
   Result<std::vector<Provider*>> list_targets(const Request& r) const;
   // Runs one plugin op; blocks; on a worker thread.
-  std::string execute(const Request& r, Provider& p, const CallOptions& o) const;
+  Reply execute(const Request& r, Provider& p, const CallOptions& o) const;
   // The reply of a list over several providers.
   using Listed = std::vector<std::pair<const Provider*, Result<std::vector<Container>>>>;
-  std::string list_reply(const Request& r, const Listed& results) const;
+  Reply list_reply(const Request& r, const Listed& results) const;
 
-  static std::string error_reply(const std::string& id_json, const Status& st);
+  static Reply error_reply(const std::string& id_json, const Status& st);
   const StateView& view() const { return view_; }
 
  private:

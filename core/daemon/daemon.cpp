@@ -4,6 +4,8 @@
 #include "commands/command_server.hpp"
 #include "events/pipeline.hpp"
 #include "events/publisher.hpp"
+#include "metrics/http_endpoint.hpp"
+#include "metrics/metrics.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/provider.hpp"
 #include "sched/scheduler.hpp"
@@ -30,6 +32,7 @@ namespace fs = std::filesystem;
 namespace {
 // What shutdown works on: everything run_daemon set up.
 struct Running {
+  MetricsEndpoint* metrics;
   Scheduler& scheduler;
   CommandServer& commands;
   Pipeline& pipeline;
@@ -154,6 +157,83 @@ Status restrict_ipc_socket(const std::string& endpoint) {
   return {};
 }
 
+// Everything a scrape reads, each from its owner.
+struct MetricSources {
+  const Config& config;
+  const CountingSink& events;
+  const CommandCounts& commands;
+  const Pipeline& pipeline;
+  const StateView& view;
+  const Scheduler& scheduler;
+  const std::vector<std::unique_ptr<Provider>>& providers;
+  const ConnectionCount& subscribers;
+  const ZapHandler* zap;
+};
+
+uint64_t resident_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string render_metrics(const MetricSources& m) {
+  Exposition out;
+  out.family("berth_info", "gauge", "This daemon: version and name (value 1).");
+  out.sample("berth_info", {{"version", BERTH_VERSION}, {"daemon_name", m.config.daemon_name}}, uint64_t{1});
+  m.events.write(out);
+  m.commands.write(out);
+  const auto stats = m.pipeline.stats();
+  out.family("berth_queue_depth", "gauge", "Events waiting between the plugins and the publisher.");
+  out.sample("berth_queue_depth", {}, uint64_t{stats.queue_depth});
+  out.family("berth_queue_capacity", "gauge", "Bound of that queue; at it, plugins wait (back-pressure).");
+  out.sample("berth_queue_capacity", {}, uint64_t{stats.queue_capacity});
+  out.family("berth_emit_blocked_total", "counter", "Times a plugin's emit waited for room in the queue.");
+  out.sample("berth_emit_blocked_total", {}, stats.emit_blocked_total);
+  out.family("berth_messages_published_total", "counter", "Numbered messages published (events and provider reports).");
+  out.sample("berth_messages_published_total", {}, stats.published_total);
+  out.family("berth_subscribers", "gauge", "Connections to the events socket.");
+  out.sample("berth_subscribers", {}, m.subscribers.now());
+
+  struct Row {
+    const char* name;
+    const char* type;
+    const char* help;
+  };
+  const Row rows[] = {
+      {"berth_provider_up", "gauge", "1 while the provider reports up."},
+      {"berth_provider_synced", "gauge", "1 once berthd has a baseline list of the provider."},
+      {"berth_provider_polling", "gauge", "1 while berthd lists the provider itself (no watch, or one being retried)."},
+      {"berth_provider_resyncs_total", "counter", "Lists taken to resynchronise with the provider."},
+      {"berth_provider_watch_failures_total", "counter", "Watches of the provider that failed to start or broke."},
+      {"berth_provider_held_overflows_total", "counter", "Times events held during a sync overflowed (relisted)."},
+      {"berth_provider_calls_running", "gauge", "Plugin calls of the provider running now."},
+      {"berth_provider_calls_queued", "gauge", "Plugin calls of the provider waiting for a slot."},
+      {"berth_provider_calls_max", "gauge", "The provider's max_calls."},
+  };
+  for (size_t r = 0; r < std::size(rows); ++r) {
+    out.family(rows[r].name, rows[r].type, rows[r].help);
+    for (const auto& p : m.providers) {
+      const auto ps = m.pipeline.provider_stats(*p);
+      const auto load = m.scheduler.load(*p);
+      const uint64_t v[] = {m.view.up(p->name()),  m.view.synced(p->name()), ps.polling,
+                            ps.resyncs,            ps.watch_failures,        ps.held_overflows,
+                            uint64_t{load.running}, uint64_t{load.queued},   uint64_t{load.max_calls}};
+      out.sample(rows[r].name, {{"provider", p->name()}, {"plugin", p->plugin().name()}}, v[r]);
+    }
+  }
+  if (m.zap) {
+    out.family("berth_auth_total", "counter", "CURVE clients admitted or refused by the ZAP handler.");
+    out.sample("berth_auth_total", {{"result", "allowed"}}, m.zap->allowed());
+    out.sample("berth_auth_total", {{"result", "denied"}}, m.zap->denied());
+  }
+  out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  out.sample("process_resident_memory_bytes", {}, resident_bytes());
+  return std::move(out.text());
+}
+
 // Creates an instance on its own thread, so a plugin whose create() hangs
 // costs that instance, not the daemon's start.
 Result<std::unique_ptr<Provider>> create_bounded(Threads& threads, std::shared_ptr<Plugin> plugin,
@@ -226,7 +306,11 @@ int run_daemon(const Config& config) {
   Threads threads;
   Scheduler scheduler(threads, {static_cast<size_t>(config.max_pending)});
   ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name, curve});
-  Pipeline pipeline(publisher, view, scheduler,
+  // Counting costs the hot path a little: only when metrics are served.
+  const bool metered = !config.metrics_listen.empty();
+  CountingSink counting(publisher);
+  CommandCounts command_counts;
+  Pipeline pipeline(metered ? static_cast<EventSink&>(counting) : publisher, view, scheduler,
                     {std::chrono::milliseconds(config.heartbeat_ms), static_cast<size_t>(config.queue_capacity),
                      static_cast<size_t>(config.queue_capacity), std::chrono::milliseconds(config.default_timeout_ms)});
   std::vector<std::unique_ptr<Provider>> providers;
@@ -259,6 +343,7 @@ int run_daemon(const Config& config) {
     // A plugin that asks to be serialized gets one call at a time.
     scheduler.add_provider(p, p.serialized() ? 1 : static_cast<size_t>(want.max_calls));
     pipeline.add_provider(p, std::chrono::milliseconds(want.poll_interval_ms));
+    counting.add_provider(p.name());
     providers.push_back(std::move(*created));
   }
 
@@ -279,7 +364,9 @@ int run_daemon(const Config& config) {
   Dispatcher dispatcher(raw, view, scheduler, &pipeline,
                         {std::chrono::milliseconds(config.default_timeout_ms),
                          std::chrono::milliseconds(config.stop_grace_ms), config.daemon_name});
-  CommandServer commands(zmq, dispatcher, scheduler, {.endpoint = config.commands_endpoint, .curve = curve});
+  CommandServer commands(zmq, dispatcher, scheduler,
+                         {.endpoint = config.commands_endpoint, .curve = curve,
+                          .counts = metered ? &command_counts : nullptr});
   if (auto st = commands.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
@@ -287,6 +374,20 @@ int run_daemon(const Config& config) {
   if (auto st = restrict_ipc_socket(config.commands_endpoint); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
+  }
+  std::optional<ConnectionCount> subscribers;
+  std::optional<MetricsEndpoint> metrics;
+  if (metered) {
+    subscribers.emplace(zmq, publisher.socket(), "events");
+    metrics.emplace(config.metrics_listen, [&] {
+      return render_metrics({config, counting, command_counts, pipeline, view, scheduler, providers, *subscribers,
+                             zap ? &*zap : nullptr});
+    });
+    if (auto st = metrics->start(); !st) {
+      spdlog::error("{}", st.message());
+      return kExitBind;
+    }
+    spdlog::info("metrics on http://{}/metrics", metrics->address());
   }
   pipeline.start();  // starts each provider's watch or polling
   commands.start();
@@ -300,7 +401,7 @@ int run_daemon(const Config& config) {
 
   const int sig = wait_for_signal();
   spdlog::info("signal {} received; shutting down", sig);
-  return shut_down(config, {scheduler, commands, pipeline, threads, providers, plugins});
+  return shut_down(config, {metrics ? &*metrics : nullptr, scheduler, commands, pipeline, threads, providers, plugins});
 }
 
 namespace {
@@ -310,6 +411,7 @@ int shut_down(const Config& config, Running run) {
   const auto budget = std::chrono::milliseconds(config.shutdown_timeout_ms);
   const auto deadline = Clock::now() + budget;
   arm_shutdown_watchdog(budget + std::chrono::seconds(3));
+  if (run.metrics) run.metrics->stop();  // it reads the providers destroyed below
   run.scheduler.shutdown();  // running calls see call_cancelled; queued ones are refused
   run.commands.stop();       // pending requests get `shutting_down`
 

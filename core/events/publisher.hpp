@@ -24,6 +24,8 @@ class ZmqPublisher final : public EventSink {
   ~ZmqPublisher() override;
 
   Status bind();
+  // For the connection monitor, before the sequencer starts using it.
+  zmq::socket_t& socket() { return pub_; }
 
   void container_event(std::string_view provider, const Event& e, uint64_t seq, berth_state state_after,
                        Origin origin) override;
