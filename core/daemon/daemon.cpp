@@ -305,7 +305,8 @@ int run_daemon(const Config& config) {
   }
   Threads threads;
   Scheduler scheduler(threads, {static_cast<size_t>(config.max_pending)});
-  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name, curve});
+  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name,
+                               std::chrono::milliseconds(config.shutdown_timeout_ms / 4), curve});
   // Counting costs the hot path a little: only when metrics are served.
   const bool metered = !config.metrics_listen.empty();
   CountingSink counting(publisher);

@@ -75,7 +75,7 @@ class ZmqPublisher::Bodies {
 };
 
 ZmqPublisher::ZmqPublisher(zmq::context_t& zmq, Options options)
-    : bodies_(new Bodies), pub_(zmq, zmq::socket_type::pub), options_(std::move(options)) {}
+    : bodies_(new Bodies), pub_(zmq, zmq::socket_type::xpub), options_(std::move(options)) {}
 
 ZmqPublisher::~ZmqPublisher() { bodies_->close(); }
 
@@ -134,16 +134,44 @@ void ZmqPublisher::provider_state(std::string_view provider, std::string_view pl
        }));
 }
 
+// An XPUB hands its subscriptions up to be read; unread, libzmq keeps them,
+// one per new topic, for as long as the socket lives.
+void ZmqPublisher::drain_subscriptions() {
+  zmq::message_t m;
+  try {
+    while (pub_.recv(m, zmq::recv_flags::dontwait)) {
+    }
+  } catch (const zmq::error_t&) {
+  }
+}
+
 void ZmqPublisher::heartbeat(const HeartbeatFigures& h) {
+  drain_subscriptions();
   rapidjson::StringBuffer buf;
   send(wire::kHeartbeatTopic, with_writer(buf, [&](wire::Writer& w) {
          wire::write_heartbeat(w, {options_.daemon_name, h.seq, h.uptime_ms, h.queue_depth, h.queue_capacity, h.emit_blocked_total});
        }));
 }
 
+// The last message: a subscriber whose queue is full would lose it, so it
+// waits (bounded) for room in every queue, and then goes to whoever has room.
 void ZmqPublisher::stopping(uint64_t seq) {
   rapidjson::StringBuffer buf;
-  send(wire::kStoppingTopic, with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon_name, seq); }));
+  const auto body = with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon_name, seq); });
+  const auto topic = wire::kStoppingTopic;
+  try {
+    pub_.set(zmq::sockopt::xpub_nodrop, 1);
+    pub_.set(zmq::sockopt::sndtimeo, static_cast<int>(options_.stopping_wait.count()));
+    if (pub_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore)) {
+      (void)pub_.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none);
+      return;
+    }
+    spdlog::warn("a subscriber is more than pub_hwm behind: 'stopping' reaches only those with room");
+    pub_.set(zmq::sockopt::xpub_nodrop, 0);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("stopping: {}", e.what());
+  }
+  send(topic, body);
 }
 
 }  // namespace berth

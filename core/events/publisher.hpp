@@ -1,5 +1,7 @@
-// The events socket: a ZeroMQ PUB that sends each numbered message as
-// [topic, body] (docs/protocol.md §1). Sequencer thread only.
+// The events socket: sends each numbered message as [topic, body]
+// (docs/protocol.md §1). An XPUB, which subscribers see as a PUB: it drops
+// for a subscriber that falls pub_hwm behind, except the final `stopping`,
+// which waits up to `stopping_wait` for room. Sequencer thread only.
 #pragma once
 
 #include "auth/keys.hpp"
@@ -8,6 +10,7 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace berth {
@@ -18,6 +21,7 @@ class ZmqPublisher final : public EventSink {
     std::string endpoint;
     int hwm = 100000;
     std::string daemon_name = "berthd";  // in every message
+    std::chrono::milliseconds stopping_wait{1000};  // for a full subscriber queue
     const KeyPair* curve = nullptr;  // the daemon's keys: CURVE on every endpoint
   };
   ZmqPublisher(zmq::context_t& zmq, Options options);
@@ -36,6 +40,7 @@ class ZmqPublisher final : public EventSink {
 
  private:
   void send(std::string_view topic, std::string_view body);
+  void drain_subscriptions();
 
   // Event bodies are written straight into buffers that ZeroMQ takes over
   // (no copy) and hands back from its I/O thread once sent; spare buffers

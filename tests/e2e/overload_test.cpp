@@ -1,0 +1,144 @@
+// berthd under more than it can hand out: a subscriber that stops reading
+// while a million events flow (memory stays bounded; the subscriber sees the
+// gap by seq and recovers by snapshot), and SIGTERM in the middle of a flood
+// (a bounded, clean exit that says `stopping`).
+#include "berthd_process.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace berth::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// VmRSS of a process, in KiB (0 once it is gone).
+uint64_t rss_kib(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
+
+uint64_t seq_of(const zmq::message_t& body) {
+  Json d;
+  d.Parse(static_cast<const char*>(body.data()), body.size());
+  return d.IsObject() && d.HasMember("seq") ? d["seq"].GetUint64() : 0;
+}
+
+// The generator toggles gen-0..9 (all stopped at first) a total of `count`
+// times, round robin: those toggled an odd number of times end running.
+constexpr uint64_t kEvents = 1'000'003;
+constexpr int kGenerated = 10;
+
+TEST(Overload, ASubscriberThatStopsReadingCostsBoundedMemoryAndRecoversBySnapshot) {
+  BerthdProcess d(fmt::format(
+      R"({{"heartbeat_ms": 200, "pub_hwm": 1000, "providers": [{{"name": "sim", "plugin": "{}",
+          "config": {{"containers": [], "generator": {{"count": {}, "containers": {}, "delay_ms": 1000}}}}}}]}})",
+      plugin_path("sim"), kEvents, kGenerated));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  zmq::socket_t sub(zmq, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 1000);  // a subscriber with a bounded queue of its own
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.connect(d.events_endpoint());
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
+  uint64_t last = 0;
+  for (;;) {  // live: the first heartbeat
+    std::vector<zmq::message_t> parts;
+    ASSERT_TRUE(zmq::recv_multipart(sub, std::back_inserter(parts)));
+    last = seq_of(parts[1]);
+    if (parts[0].to_string_view() == "daemon/heartbeat") break;
+  }
+
+  // Now it reads nothing while the flood passes; berthd's memory is watched.
+  Client client(zmq, d.commands_endpoint());
+  uint64_t peak_kib = 0, start_kib = rss_kib(d.pid()), published = 0;
+  const auto until = Clock::now() + 120s;
+  while (Clock::now() < until) {
+    peak_kib = std::max(peak_kib, rss_kib(d.pid()));
+    auto pong = client.call(R"({"op":"ping"})");
+    ASSERT_FALSE(pong.IsNull()) << "berthd stopped answering";
+    published = pong["result"]["seq"].GetUint64();
+    if (published >= kEvents + 1) break;  // + the provider's "up"
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(published, kEvents + 1) << "the flood did not finish in time";
+  // Unbounded, a million ~400-byte bodies would hold ~400 MB.
+  EXPECT_LT(peak_kib, 96u * 1024) << "peak RSS " << peak_kib / 1024 << " MiB (at start " << start_kib / 1024 << ")";
+  std::printf("berthd RSS: %llu MiB at start, %llu MiB at peak, %llu messages published\n",
+              (unsigned long long)(start_kib / 1024), (unsigned long long)(peak_kib / 1024),
+              (unsigned long long)published);
+
+  // Reading again: the gap shows in seq, and a snapshot recovers the state.
+  bool gap = false;
+  while (!gap) {
+    std::vector<zmq::message_t> parts;
+    ASSERT_TRUE(zmq::recv_multipart(sub, std::back_inserter(parts))) << "no message after the flood";
+    const uint64_t seq = seq_of(parts[1]);
+    const bool heartbeat = parts[0].to_string_view() == "daemon/heartbeat";
+    gap = heartbeat ? seq > last : seq != last + 1;
+    last = std::max(last, seq);
+  }
+  auto snap = client.call(R"({"op":"snapshot"})");
+  ASSERT_TRUE(snap["ok"].GetBool());
+  EXPECT_GE(snap["result"]["seq"].GetUint64(), published);
+  const auto& containers = snap["result"]["providers"]["sim"]["containers"];
+  ASSERT_EQ(containers.Size(), static_cast<size_t>(kGenerated));
+  for (const auto& c : containers.GetArray()) {
+    const int i = std::atoi(c["name"].GetString() + 4);
+    const uint64_t toggles = kEvents / kGenerated + (static_cast<uint64_t>(i) < kEvents % kGenerated ? 1 : 0);
+    EXPECT_STREQ(c["state"].GetString(), toggles % 2 ? "running" : "stopped") << c["name"].GetString();
+  }
+}
+
+TEST(Overload, SigtermInTheMiddleOfAFloodExitsInTimeAndSaysStopping) {
+  BerthdProcess d(fmt::format(
+      R"({{"heartbeat_ms": 200, "shutdown_timeout_ms": 3000, "providers": [{{"name": "sim", "plugin": "{}",
+          "config": {{"containers": [], "generator": {{"count": 100000000, "containers": 50}}}}}}]}})",
+      plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  zmq::socket_t sub(zmq, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 0);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.set(zmq::sockopt::rcvtimeo, 10000);
+  sub.connect(d.events_endpoint());
+  // A reader that drains as fast as it can, until `stopping`.
+  std::atomic<uint64_t> received{0};
+  std::atomic<bool> stopping{false};
+  std::thread reader([&] {
+    for (;;) {
+      std::vector<zmq::message_t> parts;
+      if (!zmq::recv_multipart(sub, std::back_inserter(parts))) return;
+      ++received;
+      if (parts[0].to_string_view() == "daemon/stopping") return stopping.store(true);
+    }
+  });
+  const auto flowing_by = Clock::now() + 20s;
+  while (received < 100000 && Clock::now() < flowing_by) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(received.load(), 100000u) << "no flood";
+
+  const auto t0 = Clock::now();
+  auto code = d.terminate(10s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  reader.join();
+  ASSERT_TRUE(code) << "berthd did not exit within 10 s";
+  EXPECT_EQ(*code, 0) << d.output();
+  EXPECT_LT(took.count(), 3000) << "shutdown_timeout_ms is 3000";
+  EXPECT_TRUE(stopping) << "no daemon/stopping after " << received << " messages";
+  std::printf("SIGTERM under load: exited in %lld ms after %llu messages\n", (long long)took.count(),
+              (unsigned long long)received.load());
+}
+
+}  // namespace
+}  // namespace berth::testing
