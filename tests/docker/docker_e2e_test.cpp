@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <map>
 #include <set>
 #include <thread>
@@ -210,7 +212,7 @@ TEST_F(DockerE2E, TlsWithClientCertificatesAndPlainTcpWork) {
   const std::string tls = fmt::format(R"("{}", "tls": {{"ca": "{}", "cert": "{}", "key": "{}"}})", docker_tls_host(),
                                       docker_tls_file("ca.pem"), docker_tls_file("cert.pem"), docker_tls_file("key.pem"));
   daemon_ = std::make_unique<BerthdProcess>(fmt::format(
-      R"({{"heartbeat_ms": 200, "providers": [{{"name": "dk", "plugin": "{}", "config": {{"host": {}}}}}]}})",
+      R"({{"heartbeat_ms": 200, "log_level": "trace", "providers": [{{"name": "dk", "plugin": "{}", "config": {{"host": {}}}}}]}})",
       plugin_path("docker"), tls));
   ASSERT_TRUE(daemon_->ready()) << daemon_->output();
   sub_ = std::make_unique<Subscriber>(zmq_, daemon_->events_endpoint());
@@ -223,6 +225,16 @@ TEST_F(DockerE2E, TlsWithClientCertificatesAndPlainTcpWork) {
   ASSERT_TRUE(call(fmt::format(R"({{"op":"start","container":"{}"}})", name))["ok"].GetBool());
   EXPECT_EQ(lifecycle_types(events_for(id_of(name), 2, 10s, 0ms)), (std::vector<std::string>{"created", "started"}))
       << "the event stream runs over TLS too";
+  // The private key never reaches the log, even at trace level.
+  std::ifstream key_file(docker_tls_file("key.pem"));
+  std::string key_line, log = daemon_->output();
+  int key_lines = 0;
+  while (std::getline(key_file, key_line)) {
+    if (key_line.empty() || key_line[0] == '-') continue;
+    ++key_lines;
+    EXPECT_EQ(log.find(key_line), std::string::npos) << "a line of the TLS private key is in berthd's log";
+  }
+  EXPECT_GT(key_lines, 0);
 
   // Without the client certificate the engine refuses the handshake.
   daemon_ = std::make_unique<BerthdProcess>(fmt::format(

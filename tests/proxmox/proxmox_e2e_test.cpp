@@ -23,7 +23,7 @@ class ProxmoxE2E : public ::testing::Test {
         {"vmid":103,"node":"pve1","name":"tmpl","status":"stopped","template":1},
         {"vmid":201,"node":"pve2","name":"batch","status":"stopped"}]})");
     daemon_ = std::make_unique<BerthdProcess>(fmt::format(
-        R"({{"heartbeat_ms": 200, "log_level": "debug", "providers": [{{"name": "pve", "plugin": "{}",
+        R"({{"heartbeat_ms": 200, "log_level": "trace", "providers": [{{"name": "pve", "plugin": "{}",
             "poll_interval_ms": 300, "config": {}}}]}})", plugin_path("proxmox"),
         plugin_config.empty() ? sim_->plugin_config() : plugin_config));
     ASSERT_TRUE(daemon_->ready()) << daemon_->output();
