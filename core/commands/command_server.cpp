@@ -158,10 +158,14 @@ void CommandServer::submit(Request r, Frames envelope, Clock::time_point receive
   Scheduler::Job job;
   job.provider = p;
   job.lane = is_read(r.op) ? Scheduler::Lane::read : Scheduler::Lane::lifecycle;
-  if (job.lane == Scheduler::Lane::lifecycle)
-    job.key = dispatcher_.view().resolve(p->name(), *r.container).value_or(*r.container);
+  // Ops on one container run in arrival order; a create is keyed by the
+  // name it will have (an unnamed one by nothing it could share).
+  if (job.lane == Scheduler::Lane::lifecycle) {
+    const std::string& ref = r.spec ? r.spec->name : *r.container;
+    job.key = ref.empty() ? fmt::format("\x01create-{}", token) : dispatcher_.view().resolve(p->name(), ref).value_or(ref);
+  }
   job.op = std::string(op_name(r.op));
-  job.container = r.container.value_or("");
+  job.container = r.spec ? r.spec->name : r.container.value_or("");
   job.deadline = deadline;
   job.refused = [this, token, id_json](const Status& why) { complete(token, Dispatcher::error_reply(id_json, why)); };
   job.run = [this, token, p, req = std::move(r)](const CallOptions& o) {

@@ -27,14 +27,26 @@ Reply ok_reply(const std::string& id_json, Fn&& write_result) {
   return {Code::ok, std::string(buf.GetString(), buf.GetSize())};
 }
 
-constexpr std::array<std::pair<uint64_t, const char*>, 12> kCaps = {{
+constexpr std::array<std::pair<uint64_t, const char*>, 14> kCaps = {{
     {BERTH_CAP_LIST, "list"},       {BERTH_CAP_INSPECT, "inspect"},
     {BERTH_CAP_STATUS, "status"},   {BERTH_CAP_START, "start"},
     {BERTH_CAP_STOP, "stop"},       {BERTH_CAP_KILL, "kill"},
     {BERTH_CAP_PAUSE, "pause"},     {BERTH_CAP_UNPAUSE, "unpause"},
     {BERTH_CAP_RESTART, "restart"}, {BERTH_CAP_WATCH, "watch"},
     {BERTH_CAP_STOP_SIGNAL, "stop_signal"}, {BERTH_CAP_KILL_SIGNAL, "kill_signal"},
+    {BERTH_CAP_CREATE, "create"},   {BERTH_CAP_REMOVE, "remove"},
 }};
+
+void write_op_done(Writer& w, const Provider& p, const std::string& container, Op op) {
+  w.StartObject();
+  w.Key("provider");
+  wire::write_string(w, p.name());
+  w.Key("container");
+  wire::write_string(w, container);
+  w.Key("op");
+  wire::write_string(w, op_name(op));
+  w.EndObject();
+}
 
 // What a provider's calls are doing: a stuck plugin shows here, with its op
 // and for how long.
@@ -270,7 +282,26 @@ Reply Dispatcher::list_reply(const Request& r, const Listed& results) const {
   });
 }
 
+// create: the new container. run: create, start, and remove it again when
+// the start fails (the start's error is the answer).
+Reply Dispatcher::create(const Request& r, Provider& p, const CallOptions& o) const {
+  auto made = p.create_container(*r.spec, o);
+  if (!made) return error_reply(r.id_json, made.error());
+  if (r.op == Op::run) {
+    if (Status st = p.start(made->id, o); !st) {
+      // The start's deadline may be what failed: the clean-up gets its own.
+      if (Status rm = p.remove(made->id, true, CallOptions::within(std::chrono::seconds(10), o.stop)); !rm)
+        return error_reply(r.id_json, {st.code(), fmt::format("{} (and removing the container {} failed: {})",
+                                                              st.message(), made->id, rm.message())});
+      return error_reply(r.id_json, st);
+    }
+    if (auto now = p.status(made->id, o)) *made = std::move(*now);
+  }
+  return ok_reply(r.id_json, [&](Writer& w) { wire::write_container(w, p.name(), *made); });
+}
+
 Reply Dispatcher::execute(const Request& r, Provider& p, const CallOptions& o) const {
+  if (r.op == Op::create || r.op == Op::run) return create(r, p, o);
   if (r.op == Op::list) {
     Listed one;
     one.emplace_back(&p, p.list(o));
@@ -291,19 +322,11 @@ Reply Dispatcher::execute(const Request& r, Provider& p, const CallOptions& o) c
     case Op::pause: st = p.pause(ref, o); break;
     case Op::unpause: st = p.unpause(ref, o); break;
     case Op::restart: st = p.restart(ref, timeout_s, o); break;
+    case Op::remove: st = p.remove(ref, r.force, o); break;
     default: st = {Code::internal, "not a worker op"};
   }
   if (!st) return error_reply(r.id_json, st);
-  return ok_reply(r.id_json, [&](Writer& w) {
-    w.StartObject();
-    w.Key("provider");
-    wire::write_string(w, p.name());
-    w.Key("container");
-    wire::write_string(w, ref);
-    w.Key("op");
-    wire::write_string(w, op_name(r.op));
-    w.EndObject();
-  });
+  return ok_reply(r.id_json, [&](Writer& w) { write_op_done(w, p, ref, r.op); });
 }
 
 }  // namespace berth

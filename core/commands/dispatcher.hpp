@@ -50,6 +50,8 @@ class Dispatcher {
   const StateView& view() const { return view_; }
 
  private:
+  Reply create(const Request& r, Provider& p, const CallOptions& o) const;
+
   std::vector<Provider*> providers_;
   StateView& view_;
   const Scheduler& scheduler_;

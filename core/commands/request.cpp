@@ -1,5 +1,6 @@
 #include "commands/request.hpp"
 
+#include "commands/create_spec.hpp"
 #include "common/json_depth.hpp"
 #include "plugin/signals.hpp"
 
@@ -13,12 +14,13 @@
 namespace berth {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 13> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, kOpCount> kOps = {{
     {Op::ping, "ping"},       {Op::version, "version"}, {Op::providers, "providers"},
     {Op::snapshot, "snapshot"}, {Op::list, "list"},     {Op::inspect, "inspect"},
     {Op::status, "status"},   {Op::start, "start"},     {Op::stop, "stop"},
     {Op::kill, "kill"},       {Op::pause, "pause"},     {Op::unpause, "unpause"},
-    {Op::restart, "restart"},
+    {Op::restart, "restart"}, {Op::create, "create"},   {Op::remove, "remove"},
+    {Op::run, "run"},
 }};
 
 Status missing(std::string_view field, std::string_view what) {
@@ -111,7 +113,9 @@ bool is_inline(Op op) {
 
 bool is_read(Op op) { return op == Op::list || op == Op::inspect || op == Op::status; }
 
-bool needs_container(Op op) { return !is_inline(op) && op != Op::list; }
+bool needs_spec(Op op) { return op == Op::create || op == Op::run; }
+
+bool needs_container(Op op) { return !is_inline(op) && op != Op::list && !needs_spec(op); }
 
 Result<Request> parse_request(std::string_view body, std::string& id_json) {
   id_json = "null";
@@ -165,6 +169,17 @@ Result<Request> parse_request(std::string_view body, std::string& id_json) {
     if (!it->value.IsInt64() || it->value.GetInt64() <= 0 || it->value.GetInt64() > kMaxTimeoutMs)
       return invalid("timeout_ms", fmt::format("must be an integer from 1 to {}", kMaxTimeoutMs));
     r.timeout_ms = it->value.GetInt64();
+  }
+  if (auto it = doc.FindMember("force"); it != doc.MemberEnd() && !it->value.IsNull()) {
+    if (!it->value.IsBool()) return invalid("force", "must be true or false");
+    r.force = it->value.GetBool();
+  }
+  if (needs_spec(r.op)) {
+    auto it = doc.FindMember("spec");
+    if (it == doc.MemberEnd() || it->value.IsNull()) return missing("spec", fmt::format("required by \"{}\"", name));
+    auto spec = parse_create_spec(it->value);
+    if (!spec) return spec.error();
+    r.spec = std::move(*spec);
   }
   if (needs_container(r.op) && !r.container) return missing("container", fmt::format("required by \"{}\"", name));
   return r;

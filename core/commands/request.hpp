@@ -3,6 +3,8 @@
 
 #include "common/status.hpp"
 
+#include <berth/provider.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +16,9 @@ enum class Op {
   ping, version, providers, snapshot,                                  // answered at once
   list, inspect, status,                                               // reads
   start, stop, kill, pause, unpause, restart,                          // lifecycle
+  create, remove, run,                                                 // lifecycle, ABI 1.2
 };
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::run) + 1;
 
 std::string_view op_name(Op op);
 // Ops that never call a plugin, answered on the server thread.
@@ -23,6 +27,8 @@ bool is_inline(Op op);
 bool is_read(Op op);
 // Ops that need "container".
 bool needs_container(Op op);
+// Ops that take a "spec" (create, run).
+bool needs_spec(Op op);
 
 struct Request {
   std::string id_json = "null";  // the request's "id", as the client wrote it
@@ -32,12 +38,19 @@ struct Request {
   std::optional<std::string> signal;  // normalized: "SIGTERM"
   std::optional<int32_t> timeout_s;   // stop/restart: grace before the kill
   std::optional<int64_t> timeout_ms;  // how long the client will wait
+  std::optional<sdk::CreateSpec> spec;  // create, run
+  bool force = false;                   // remove: kill it first if it runs
 };
 
 // Limits on request fields: beyond them the request is invalid_argument.
 inline constexpr int64_t kMaxTimeoutMs = 24LL * 3600 * 1000;
 inline constexpr int32_t kMaxTimeoutS = 24 * 3600;
 inline constexpr int kMaxRequestDepth = 32;  // nesting of objects and arrays
+// A create spec's bounds (docs/protocol.md, "create").
+inline constexpr size_t kMaxSpecItems = 256;     // command args, env, labels, log options
+inline constexpr size_t kMaxSpecMounts = 64;
+inline constexpr size_t kMaxSpecAliases = 32;
+inline constexpr size_t kMaxSpecUlimits = 32;
 
 // Parses a request body. On failure `id_json` still holds the id when one
 // could be read, so the error reply can echo it. Codes: malformed_request

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -38,8 +39,16 @@ struct Options {
   std::optional<std::string> provider, signal;
   std::optional<int> timeout_s;
   std::vector<std::string> filters;
-  bool json = false, all = false, since_snapshot = false;
+  bool json = false, all = false, since_snapshot = false, force = false;
   int wait_ms = 0;
+  // create / run: IMAGE [COMMAND...] and the spec's options.
+  struct Spec {
+    std::vector<std::string> image_and_command;
+    std::string name, network, memory, log_driver, pull;
+    std::vector<std::string> env, labels, volumes, aliases, log_options, ulimits;
+    std::optional<double> cpus;
+    std::optional<int64_t> pids_limit;
+  } spec;
 };
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -59,6 +68,7 @@ Options parse_args(int argc, char** argv) {
   CLI::App app{"berthctl: the command-line client of berthd (docs/protocol.md)", "berthctl"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may come after the command too
+  app.allow_extras();  // create/run: IMAGE [COMMAND...]; refused for every other command below
   app.footer(
       "exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 unavailable, 5 conflict,\n"
       "            6 unsupported, 7 timeout, 8 permission denied, 9 invalid argument");
@@ -108,6 +118,33 @@ Options parse_args(int argc, char** argv) {
   name(kill);
   provider(kill);
   signal(kill);
+  for (const char* c : {"create", "run"}) {
+    auto* sub = app.add_subcommand(c, std::string(c) == "create" ? "make a container from an image (not started)"
+                                                                   : "create and start a container (removed again if "
+                                                                     "the start fails)");
+    auto& s = o.spec;
+    provider(sub);
+    sub->add_option("--name", s.name, "the container's name");
+    sub->add_option("-e,--env", s.env, "KEY=VALUE (repeatable)")->allow_extra_args(false);
+    sub->add_option("-l,--label", s.labels, "KEY=VALUE (repeatable)")->allow_extra_args(false);
+    sub->add_option("-v,--mount", s.volumes, "SOURCE:DESTINATION[:ro], a bind mount (repeatable)")->allow_extra_args(false);
+    sub->add_option("--network", s.network, "an existing network");
+    sub->add_option("--alias", s.aliases, "a name on --network (repeatable)")->allow_extra_args(false);
+    sub->add_option("-m,--memory", s.memory, "memory limit: BYTES, or with k, m, g");
+    sub->add_option("--cpus", s.cpus, "CPU limit, 0.5 = half a CPU")->check(CLI::NonNegativeNumber);
+    sub->add_option("--pids-limit", s.pids_limit, "process limit")->check(CLI::NonNegativeNumber);
+    sub->add_option("--log-driver", s.log_driver, "the engine's log driver");
+    sub->add_option("--log-opt", s.log_options, "KEY=VALUE for the log driver (repeatable)")->allow_extra_args(false);
+    sub->add_option("--pull", s.pull, "image pull policy")->check(CLI::IsMember({"always", "if_missing", "never"}));
+    sub->add_option("--ulimit", s.ulimits, "NAME=SOFT:HARD (repeatable)")->allow_extra_args(false);
+    // IMAGE and everything after it (the command, options and all).
+    sub->prefix_command();
+    sub->allow_extras();
+  }
+  auto* rm = app.add_subcommand("rm", "remove a container (gone already: fine)");
+  name(rm);
+  provider(rm);
+  rm->add_flag("-f,--force", o.force, "kill it first if it runs");
   app.add_subcommand("providers", "provider instances, health, calls and capabilities");
   app.add_subcommand("ping", "is the daemon there?");
   app.add_subcommand("version", "daemon and ABI versions");
@@ -126,6 +163,16 @@ Options parse_args(int argc, char** argv) {
     usage_error(e.what());
   }
   o.command = app.get_subcommands().front()->get_name();
+  // create / run stop option parsing at IMAGE (prefix_command): it and
+  // what follows, options and all, are the container's.
+  auto extras = app.get_subcommands().front()->remaining();
+  for (auto& x : app.remaining()) extras.push_back(x);
+  if (o.command == "create" || o.command == "run") {
+    o.spec.image_and_command = std::move(extras);
+    if (o.spec.image_and_command.empty()) usage_error(o.command + ": IMAGE required");
+  } else if (!extras.empty()) {
+    usage_error("unexpected argument \"" + extras.front() + "\" for " + o.command);
+  }
   for (const auto& f : o.filters) {
     const auto eq = f.find('=');
     if (eq == std::string::npos || eq == 0) usage_error("--filter takes KEY=VALUE, not \"" + f + "\"");
@@ -313,10 +360,11 @@ int cmd_providers(Daemon& d, const Options& o) {
 }
 
 int cmd_container_op(Daemon& d, const Options& o) {
-  auto r = request(o.command.c_str());
+  auto r = request(o.command == "rm" ? "remove" : o.command.c_str());
   add(r, "container", o.args[0]);
   if (o.provider) add(r, "provider", *o.provider);
   if (o.signal) add(r, "signal", *o.signal);
+  if (o.force) r.AddMember("force", true, r.GetAllocator());
   int deadline = 15000;
   if (o.timeout_s) {
     r.AddMember("timeout", *o.timeout_s, r.GetAllocator());
@@ -330,6 +378,116 @@ int cmd_container_op(Daemon& d, const Options& o) {
   else if (o.command == "inspect") std::printf("%s\n", to_json(result, true).c_str());
   else if (o.command == "status") std::printf("%s\n", str(result, "state").c_str());
   else std::printf("%s\n", o.args[0].c_str());  // as docker does
+  return kOk;
+}
+
+// "KEY=VALUE" → {"KEY": "VALUE"} under `field` of `spec`.
+void add_pairs(Json& r, Value& spec, const char* field, const std::vector<std::string>& pairs, const char* what) {
+  if (pairs.empty()) return;
+  Value m(rapidjson::kObjectType);
+  for (const auto& p : pairs) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) usage_error(std::string(what) + " takes KEY=VALUE, not \"" + p + "\"");
+    m.AddMember(Value(p.substr(0, eq).c_str(), r.GetAllocator()), Value(p.substr(eq + 1).c_str(), r.GetAllocator()),
+                r.GetAllocator());
+  }
+  spec.AddMember(rapidjson::StringRef(field), m, r.GetAllocator());
+}
+
+// "512", "64k", "256m", "2g" → bytes.
+std::optional<int64_t> bytes_of(std::string_view s) {
+  int64_t unit = 1;
+  if (!s.empty()) {
+    switch (s.back() | 0x20) {
+      case 'k': unit = int64_t{1} << 10; break;
+      case 'm': unit = int64_t{1} << 20; break;
+      case 'g': unit = int64_t{1} << 30; break;
+      case 'b': break;
+      default: unit = 0;
+    }
+    if (unit != 0) s.remove_suffix(1);
+    else unit = 1;
+  }
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || n < 0 || n > (int64_t{1} << 50) / unit)
+    return std::nullopt;
+  return n * unit;
+}
+
+Value spec_json(Json& r, const Options::Spec& s) {
+  auto& a = r.GetAllocator();
+  Value spec(rapidjson::kObjectType);
+  spec.AddMember("image", Value(s.image_and_command[0].c_str(), a), a);
+  if (!s.name.empty()) spec.AddMember("name", Value(s.name.c_str(), a), a);
+  if (s.image_and_command.size() > 1) {
+    Value cmd(rapidjson::kArrayType);
+    for (size_t i = 1; i < s.image_and_command.size(); ++i) cmd.PushBack(Value(s.image_and_command[i].c_str(), a), a);
+    spec.AddMember("command", cmd, a);
+  }
+  add_pairs(r, spec, "env", s.env, "--env");
+  add_pairs(r, spec, "labels", s.labels, "--label");
+  add_pairs(r, spec, "log_options", s.log_options, "--log-opt");
+  if (!s.volumes.empty()) {
+    Value mounts(rapidjson::kArrayType);
+    for (const auto& v : s.volumes) {
+      const auto c1 = v.find(':');
+      const auto c2 = c1 == std::string::npos ? c1 : v.find(':', c1 + 1);
+      const std::string mode = c2 == std::string::npos ? "" : v.substr(c2 + 1);
+      if (c1 == std::string::npos || (c2 != std::string::npos && mode != "ro" && mode != "rw"))
+        usage_error("--mount takes SOURCE:DESTINATION[:ro], not \"" + v + "\"");
+      Value m(rapidjson::kObjectType);
+      m.AddMember("source", Value(v.substr(0, c1).c_str(), a), a);
+      m.AddMember("destination", Value(v.substr(c1 + 1, c2 - c1 - 1).c_str(), a), a);
+      m.AddMember("read_only", mode == "ro", a);
+      mounts.PushBack(m, a);
+    }
+    spec.AddMember("mounts", mounts, a);
+  }
+  if (!s.network.empty()) spec.AddMember("network", Value(s.network.c_str(), a), a);
+  if (!s.aliases.empty()) {
+    Value al(rapidjson::kArrayType);
+    for (const auto& x : s.aliases) al.PushBack(Value(x.c_str(), a), a);
+    spec.AddMember("aliases", al, a);
+  }
+  if (!s.memory.empty()) {
+    auto b = bytes_of(s.memory);
+    if (!b) usage_error("--memory takes BYTES or a number with k, m or g, not \"" + s.memory + "\"");
+    spec.AddMember("memory", *b, a);
+  }
+  if (s.cpus) spec.AddMember("cpus", *s.cpus, a);
+  if (s.pids_limit) spec.AddMember("pids_limit", *s.pids_limit, a);
+  if (!s.log_driver.empty()) spec.AddMember("log_driver", Value(s.log_driver.c_str(), a), a);
+  if (!s.pull.empty()) spec.AddMember("pull", Value(s.pull.c_str(), a), a);
+  if (!s.ulimits.empty()) {
+    Value u(rapidjson::kObjectType);
+    for (const auto& x : s.ulimits) {
+      const auto eq = x.find('='), colon = x.find(':');
+      int64_t soft = 0, hard = 0;
+      const bool ok = eq != std::string::npos && colon != std::string::npos && colon > eq &&
+                      std::from_chars(x.data() + eq + 1, x.data() + colon, soft).ptr == x.data() + colon &&
+                      std::from_chars(x.data() + colon + 1, x.data() + x.size(), hard).ptr == x.data() + x.size();
+      if (!ok) usage_error("--ulimit takes NAME=SOFT:HARD, not \"" + x + "\"");
+      Value l(rapidjson::kObjectType);
+      l.AddMember("soft", soft, a);
+      l.AddMember("hard", hard, a);
+      u.AddMember(Value(x.substr(0, eq).c_str(), a), l, a);
+    }
+    spec.AddMember("ulimits", u, a);
+  }
+  return spec;
+}
+
+// create / run: prints the new container's name, or its id when unnamed.
+int cmd_create(Daemon& d, const Options& o) {
+  auto r = request(o.command.c_str());
+  if (o.provider) add(r, "provider", *o.provider);
+  Value spec = spec_json(r, o.spec);
+  r.AddMember("spec", spec, r.GetAllocator());
+  auto reply = d.call(r, 15000);
+  const auto& result = reply["result"];
+  if (o.json) std::printf("%s\n", to_json(result, true).c_str());
+  else std::printf("%s\n", str(result, o.spec.name.empty() ? "id" : "name").c_str());
   return kOk;
 }
 
@@ -445,6 +603,7 @@ int run(int argc, char** argv) {
     else std::printf("pong (seq %llu)\n", (unsigned long long)reply["result"]["seq"].GetUint64());
     return kOk;
   }
+  if (c == "create" || c == "run") return cmd_create(d, o);
   return cmd_container_op(d, o);  // the parser admits no other command
 }
 

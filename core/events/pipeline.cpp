@@ -37,6 +37,10 @@ struct Pipeline::Track {
   // (a list or a status) was taken.
   std::unordered_map<std::string, Clock::time_point> observed;
 
+  // Refs the plugin reported changed (host->changed) whose status is under
+  // way; true when another report came meanwhile (ask once more after).
+  std::unordered_map<std::string, bool> changing;
+
   bool polling() const { return !watch_started && can_list; }
 
   // Read by other threads.
@@ -89,7 +93,8 @@ void Pipeline::on_op(Provider& from, const OpNotice& notice, const CallOptions& 
   // A provider that cannot watch reports nothing by itself: ask it, now,
   // while this op still holds its container, so the next op cannot race the
   // answer and the event is queued before the client hears "ok".
-  if (!notice.done || !from.supports(BERTH_CAP_STATUS)) return;
+  if (!notice.done || notice.ref.empty() || !from.supports(BERTH_CAP_STATUS)) return;
+  if (notice.op == LifecycleOp::create && !notice.result) return;  // nothing was made
   const Track* t = nullptr;
   for (const auto& k : tracks_)
     if (k->provider == &from) t = k.get();
@@ -97,6 +102,10 @@ void Pipeline::on_op(Provider& from, const OpNotice& notice, const CallOptions& 
   const auto started = Clock::now();
   auto status = from.status(notice.ref, CallOptions::within(std::chrono::seconds(10), o.stop));
   queue_.push_now(StatusItem{&from, notice.ref, started, std::move(status)});
+}
+
+void Pipeline::on_changed(Provider& from, std::string ref) {
+  queue_.push_now(ChangedItem{&from, std::move(ref)});
 }
 
 Pipeline::Stats Pipeline::stats() const {
@@ -309,9 +318,47 @@ void Pipeline::handle(ListItem& item) {
 
 // ----------------------------------------------------------- ops
 
+// A reported change: one status call per ref at a time, however many
+// reports arrive while it runs (they are merged into one more call after it).
+void Pipeline::handle(ChangedItem& item) {
+  Track& t = track(item.provider);
+  auto [it, first] = t.changing.try_emplace(item.ref, false);
+  if (!first) {
+    it->second = true;
+    return;
+  }
+  ask_status(t, item.ref);
+}
+
+void Pipeline::ask_status(Track& t, const std::string& ref) {
+  Provider* p = t.provider;
+  auto done = [this, p, ref](Clock::time_point started, Result<Container> r) {
+    queue_.push_now(StatusItem{p, ref, started, std::move(r), Origin::engine, true});
+  };
+  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, "status", ref, Clock::now() + options_.list_timeout,
+                                     [p, ref, done](const CallOptions& o) {
+                                       const auto started = Clock::now();
+                                       done(started, p->status(ref, o));
+                                     },
+                                     [done](const Status& why) { done(Clock::now(), why); }});
+  if (!queued) done(Clock::now(), queued);
+}
+
 void Pipeline::handle(StatusItem& item) {
   Track& t = track(item.provider);
   Provider& p = *item.provider;
+  if (item.changed) {
+    auto it = t.changing.find(item.ref);
+    const bool again = it != t.changing.end() && it->second;
+    if (again) {
+      it->second = false;
+      ask_status(t, item.ref);  // reported again meanwhile: this answer may be stale
+    } else if (it != t.changing.end()) {
+      t.changing.erase(it);
+    }
+    if (!item.status && item.status.error().code() != Code::not_found)
+      spdlog::warn("provider {}: status of changed {} failed: {}", p.name(), item.ref, item.status.error().message());
+  }
   if (!view_.synced(p.name())) return;  // the first list is the baseline
   if (!item.status) {
     if (item.status.error().code() != Code::not_found) return;  // the next poll will tell
@@ -324,12 +371,12 @@ void Pipeline::handle(StatusItem& item) {
     e.type = BERTH_EVENT_DESTROYED;
     e.raw_action = "resync";
     e.container_id = *id;
-    publish_event(p, e, Origin::poll);
+    publish_event(p, e, item.origin);
     return;
   }
   const std::vector<Container> one{*item.status};
   auto alone = leave_alone(t, item.started, one);
-  for (const auto& e : view_.diff(p.name(), one, alone, false)) publish_event(p, e, Origin::poll);
+  for (const auto& e : view_.diff(p.name(), one, alone, false)) publish_event(p, e, item.origin);
   view_.rebase(p.name(), std::vector<Container>{*item.status}, alone, false);
 }
 

@@ -60,6 +60,7 @@ class Pipeline final : public ProviderListener {
   bool on_event(Provider& from, Event event) override;
   void on_state(Provider& from, berth_provider_state state, const std::string& reason) override;
   void on_op(Provider& from, const OpNotice& notice, const CallOptions& o) override;
+  void on_changed(Provider& from, std::string ref) override;
 
   struct Stats {
     size_t queue_depth, queue_capacity;
@@ -95,12 +96,18 @@ class Pipeline final : public ProviderListener {
     std::string ref;
     Clock::time_point started;
     Result<Container> status;
+    Origin origin = Origin::poll;
+    bool changed = false;  // asked because the plugin reported a change
+  };
+  struct ChangedItem {
+    Provider* provider;
+    std::string ref;
   };
   struct WatchItem {
     Provider* provider;
     Status started;
   };
-  using Item = std::variant<std::monostate, EventItem, StateItem, ListItem, StatusItem, WatchItem>;
+  using Item = std::variant<std::monostate, EventItem, StateItem, ListItem, StatusItem, WatchItem, ChangedItem>;
 
   struct Track;  // one provider's sync state; sequencer thread only
   Track& track(Provider* p);
@@ -111,6 +118,8 @@ class Pipeline final : public ProviderListener {
   void handle(ListItem& item);
   void handle(StatusItem& item);
   void handle(WatchItem& item);
+  void handle(ChangedItem& item);
+  void ask_status(Track& t, const std::string& ref);
   void begin(Track& t);
   void start_watch(Track& t);
   void start_sync(Track& t);

@@ -76,7 +76,7 @@ class CommandCounts {
                                                       0.05,   0.1,   0.25,   1,     5,    30};
 
  private:
-  static constexpr size_t kOps = static_cast<size_t>(Op::restart) + 2;  // + "invalid"
+  static constexpr size_t kOps = kOpCount + 1;  // + "invalid"
   static constexpr size_t kCodes = 17;
   std::array<std::array<std::atomic<uint64_t>, kCodes>, kOps> by_code_{};
   std::array<std::array<std::atomic<uint64_t>, kBuckets.size() + 1>, kOps> buckets_{};

@@ -94,6 +94,21 @@ int host_signal_number(const char* signal) noexcept {
   return signal ? signals::number(std::string_view(signal, strnlen(signal, 64))) : 0;
 }
 
+void host_changed(berth_host_ctx* ctx, const char* ref) noexcept {
+  if (ctx == nullptr || ref == nullptr) return;
+  Provider& p = *ctx->provider;
+  try {
+    std::string id(ref, strnlen(ref, BERTH_MAX_ID + 1));
+    if (id.empty() || id.size() > BERTH_MAX_ID || !valid_utf8(id)) {
+      p.note_repairs(RepairSet(1) << Repairs::refused, "changed() reference");
+      return;
+    }
+    p.listener().on_changed(p, std::move(id));
+  } catch (const std::exception& e) {
+    p.logger()->error("change report dropped: {}", e.what());
+  }
+}
+
 }  // namespace
 
 const berth_host& host_services() {
@@ -102,6 +117,7 @@ const berth_host& host_services() {
       &host_log,                &host_emit,             &host_provider_state,
       &host_call_fail,          &host_call_remaining_ms, &host_call_cancelled,
       &host_call_wait,          &host_call_cancel_fd,   &host_signal_number,
+      &host_changed,
   };
   return table;
 }

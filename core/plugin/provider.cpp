@@ -32,6 +32,50 @@ struct Collector {
   }
 };
 
+// Calls fn with a borrowed C view of `s`, valid during fn.
+template <class Fn>
+berth_status with_c_spec(const sdk::CreateSpec& s, Fn&& fn) {
+  auto c_str = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
+  auto strings = [](const std::vector<std::string>& v) {
+    std::vector<const char*> out;
+    for (const auto& x : v) out.push_back(x.c_str());
+    return out;
+  };
+  const auto command = strings(s.command), aliases = strings(s.network_aliases);
+  const auto env = sdk::detail::label_view(s.env), labels = sdk::detail::label_view(s.labels),
+             log_options = sdk::detail::label_view(s.log_options);
+  std::vector<berth_mount> mounts;
+  for (const auto& m : s.mounts)
+    mounts.push_back({sizeof(berth_mount), m.source.c_str(), m.destination.c_str(), m.read_only ? 1 : 0});
+  std::vector<berth_ulimit> ulimits;
+  for (const auto& u : s.ulimits) ulimits.push_back({sizeof(berth_ulimit), u.name.c_str(), u.soft, u.hard});
+  berth_create_spec c{};
+  c.struct_size = sizeof c;
+  c.image = s.image.c_str();
+  c.name = c_str(s.name);
+  c.command = command.empty() ? nullptr : command.data();
+  c.command_count = command.size();
+  c.env = env.empty() ? nullptr : env.data();
+  c.env_count = env.size();
+  c.labels = labels.empty() ? nullptr : labels.data();
+  c.label_count = labels.size();
+  c.mounts = mounts.empty() ? nullptr : mounts.data();
+  c.mount_count = mounts.size();
+  c.network = c_str(s.network);
+  c.network_aliases = aliases.empty() ? nullptr : aliases.data();
+  c.network_alias_count = aliases.size();
+  c.memory_bytes = s.memory_bytes;
+  c.nano_cpus = s.nano_cpus;
+  c.pids_limit = s.pids_limit;
+  c.log_driver = c_str(s.log_driver);
+  c.log_options = log_options.empty() ? nullptr : log_options.data();
+  c.log_option_count = log_options.size();
+  c.pull = s.pull;
+  c.ulimits = ulimits.empty() ? nullptr : ulimits.data();
+  c.ulimit_count = ulimits.size();
+  return fn(&c);
+}
+
 }  // namespace
 
 std::string_view lifecycle_name(LifecycleOp op) {
@@ -42,6 +86,8 @@ std::string_view lifecycle_name(LifecycleOp op) {
     case LifecycleOp::pause: return "pause";
     case LifecycleOp::unpause: return "unpause";
     case LifecycleOp::restart: return "restart";
+    case LifecycleOp::create: return "create";
+    case LifecycleOp::remove: return "remove";
   }
   return "?";
 }
@@ -77,6 +123,7 @@ Result<std::unique_ptr<Provider>> Provider::create(std::shared_ptr<const Plugin>
       {BERTH_CAP_PAUSE, ops.pause != nullptr},       {BERTH_CAP_UNPAUSE, ops.unpause != nullptr},
       {BERTH_CAP_RESTART, ops.restart != nullptr},
       {BERTH_CAP_WATCH, ops.watch_start != nullptr && ops.watch_stop != nullptr},
+      {BERTH_CAP_CREATE, ops.container_create != nullptr}, {BERTH_CAP_REMOVE, ops.container_remove != nullptr},
   };
   for (auto [cap, ok] : present)
     if (!ok) p->capabilities_ &= ~cap;
@@ -205,6 +252,31 @@ Status Provider::kill(const std::string& ref, const std::optional<std::string>& 
 Status Provider::restart(const std::string& ref, int32_t timeout_s, const CallOptions& o) {
   return lifecycle(LifecycleOp::restart, BERTH_CAP_RESTART, ref, o, [&](berth_call* call) {
     return plugin_->ops().restart(instance_, call, ref.c_str(), timeout_s);
+  });
+}
+
+Result<Container> Provider::create_container(const sdk::CreateSpec& spec, const CallOptions& o) {
+  if (!supports(BERTH_CAP_CREATE)) return Status(Code::unsupported, fmt::format("provider {} cannot create containers", name_));
+  Collector c{*this, {}, {}};
+  listener_.on_op(*this, {LifecycleOp::create, spec.name, false, {}}, o);
+  Status st = invoke(BERTH_CAP_CREATE, "create", o, [&](berth_call* call) {
+    return with_c_spec(spec, [&](const berth_create_spec* s) {
+      return plugin_->ops().container_create(instance_, call, s, &Collector::sink, &c);
+    });
+  });
+  if (st && c.items.size() != 1)
+    st = c.refused && c.items.empty()
+             ? *c.refused
+             : Status(Code::internal, fmt::format("plugin {} reported {} containers for create", plugin_->name(),
+                                                  c.items.size()));
+  listener_.on_op(*this, {LifecycleOp::create, st ? c.items.front().id : spec.name, true, st}, o);
+  if (!st) return st;
+  return std::move(c.items.front());
+}
+
+Status Provider::remove(const std::string& ref, bool force, const CallOptions& o) {
+  return lifecycle(LifecycleOp::remove, BERTH_CAP_REMOVE, ref, o, [&](berth_call* call) {
+    return plugin_->ops().container_remove(instance_, call, ref.c_str(), force ? 1 : 0);
   });
 }
 

@@ -29,7 +29,7 @@ class Provider;
 
 // The lifecycle ops: they change a container, so they run one at a time per
 // container and, for providers that cannot watch, are followed by a status.
-enum class LifecycleOp { start, stop, kill, pause, unpause, restart };
+enum class LifecycleOp { start, stop, kill, pause, unpause, restart, create, remove };
 std::string_view lifecycle_name(LifecycleOp op);
 
 // A lifecycle op beginning or ending on a provider (see ProviderListener).
@@ -63,6 +63,9 @@ class ProviderListener {
   // Called on the op's own thread, before the op returns to its caller (so
   // before a next op on the same container can start). `o` is the op's.
   virtual void on_op(Provider& from, const OpNotice& notice, const CallOptions& o) {}
+  // The plugin says container `ref` changed but not how (ABI 1.2
+  // host->changed): ask it and publish the difference. Must not block.
+  virtual void on_changed(Provider& from, std::string ref) {}
 };
 
 class Provider {
@@ -96,6 +99,10 @@ class Provider {
   Status pause(const std::string& ref, const CallOptions& o);
   Status unpause(const std::string& ref, const CallOptions& o);
   Status restart(const std::string& ref, int32_t timeout_s, const CallOptions& o);
+  // ABI 1.2: the new container as the plugin reports it.
+  Result<Container> create_container(const sdk::CreateSpec& spec, const CallOptions& o);
+  // A container that does not exist is success.
+  Status remove(const std::string& ref, bool force, const CallOptions& o);
 
   Status watch_start(const CallOptions& o);
   void watch_stop();

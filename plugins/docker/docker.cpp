@@ -36,7 +36,7 @@ class Docker final : public sdk::Instance {
   uint64_t capabilities() const override {
     return BERTH_CAP_LIST | BERTH_CAP_INSPECT | BERTH_CAP_STATUS | BERTH_CAP_START | BERTH_CAP_STOP |
            BERTH_CAP_KILL | BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE | BERTH_CAP_RESTART | BERTH_CAP_WATCH |
-           BERTH_CAP_STOP_SIGNAL | BERTH_CAP_KILL_SIGNAL;
+           BERTH_CAP_STOP_SIGNAL | BERTH_CAP_KILL_SIGNAL | BERTH_CAP_CREATE | BERTH_CAP_REMOVE;
   }
 
   void list(sdk::Call& call, const sdk::Sink& sink) override {
@@ -69,6 +69,49 @@ class Docker final : public sdk::Instance {
   void restart(sdk::Call& call, const std::string& ref, int32_t timeout_s) override {
     std::string query = timeout_s >= 0 ? "?t=" + std::to_string(timeout_s) : "";
     api_.call("POST", path_id(ref) + "/restart" + query, limits_of(call));
+  }
+
+  sdk::Container create_container(sdk::Call& call, const sdk::CreateSpec& spec) override {
+    const auto limits = limits_of(call);
+    ensure_image(spec.image, spec.pull, limits);
+    // Docker creates a container on a network that does not exist and
+    // fails only at its start; berth says so at the create, naming it.
+    if (!spec.network.empty() && spec.network.rfind("container:", 0) != 0) {
+      try {
+        api_.call("GET", "/networks/" + http::url_encode(spec.network), limits);
+      } catch (const Error& e) {
+        if (e.code() == BERTH_E_NOT_FOUND)
+          throw Error(BERTH_E_NOT_FOUND, "network " + spec.network + " not found (berth never creates networks)");
+        throw;
+      }
+    }
+    std::string query = spec.name.empty() ? "" : "?name=" + http::url_encode(spec.name);
+    std::string created;
+    try {
+      created = api_.call("POST", "/containers/create" + query, limits, create_body(spec));
+    } catch (const Error& e) {
+      // Podman words a missing network as a 500; berth calls it not_found.
+      const std::string_view what = e.what();
+      if (e.code() == BERTH_E_INTERNAL && what.find("network") != what.npos && what.find("not found") != what.npos)
+        throw Error(BERTH_E_NOT_FOUND, e.what());
+      throw;
+    }
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseIterativeFlag>(created.c_str());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("Id") || !d["Id"].IsString())
+      throw Error(BERTH_E_INTERNAL, "malformed engine response to create: no Id");
+    return inspect(call, d["Id"].GetString());
+  }
+  void remove(sdk::Call& call, const std::string& ref, bool force) override {
+    try {
+      api_.call("DELETE", path_id(ref) + (force ? "?force=1" : "?force=0"), limits_of(call));
+    } catch (const Error& e) {
+      if (e.code() == BERTH_E_NOT_FOUND) return;  // gone already: the goal holds
+      const std::string_view what = e.what();
+      // Podman refuses a running container with a 500; Docker with a 409.
+      if (e.code() == BERTH_E_INTERNAL && what.find("running") != what.npos) throw Error(BERTH_E_CONFLICT, e.what());
+      throw;
+    }
   }
 
   void watch_start(sdk::Call&) override {
@@ -104,6 +147,33 @@ class Docker final : public sdk::Instance {
       const berth_state now = inspect(call, ref).state;
       if (now == goal) return;
       throw Error(BERTH_E_CONFLICT, e.what());
+    }
+  }
+
+  // The image is there when the create needs it, as the pull policy says.
+  void ensure_image(const std::string& image, berth_pull_policy pull, const http::Limits& limits) {
+    if (pull != BERTH_PULL_ALWAYS) {
+      try {
+        api_.call("GET", "/images/" + http::url_encode(image) + "/json", limits);
+        return;
+      } catch (const Error& e) {
+        if (e.code() != BERTH_E_NOT_FOUND) throw;
+        if (pull == BERTH_PULL_NEVER)
+          throw Error(BERTH_E_NOT_FOUND, "image " + image + " is not present and the pull policy is never");
+      }
+    }
+    std::string progress;
+    try {
+      progress = api_.call("POST", "/images/create?fromImage=" + http::url_encode(image_with_tag(image)), limits);
+    } catch (const Error& e) {
+      if (e.code() == BERTH_E_NOT_FOUND || e.code() == BERTH_E_TIMEOUT || e.code() == BERTH_E_PERMISSION_DENIED)
+        throw Error(e.code(), "pulling image " + image + ": " + e.what());
+      throw Error(BERTH_E_UNAVAILABLE, "pulling image " + image + ": " + e.what());
+    }
+    if (auto why = pull_error(progress); !why.empty()) {
+      const bool missing = why.find("not found") != why.npos || why.find("manifest unknown") != why.npos ||
+                           why.find("does not exist") != why.npos || why.find("pull access denied") != why.npos;
+      throw Error(missing ? BERTH_E_NOT_FOUND : BERTH_E_UNAVAILABLE, "pulling image " + image + ": " + why);
     }
   }
 

@@ -256,9 +256,12 @@ std::string Api::call(const std::string& method, const std::string& path_and_que
 // ------------------------------------------------------------------ mapping
 
 berth_state state_from_docker(std::string_view s) {
-  if (s == "running" || s == "restarting") return BERTH_STATE_RUNNING;
+  // Podman's compat API may also say configured, initialized, stopped and
+  // stopping (its own words).
+  if (s == "running" || s == "restarting" || s == "stopping") return BERTH_STATE_RUNNING;
   if (s == "paused") return BERTH_STATE_PAUSED;
-  if (s == "created" || s == "exited") return BERTH_STATE_STOPPED;
+  if (s == "created" || s == "exited" || s == "stopped" || s == "configured" || s == "initialized")
+    return BERTH_STATE_STOPPED;
   if (s == "dead" || s == "removing") return BERTH_STATE_ERROR;
   return BERTH_STATE_UNKNOWN;
 }
@@ -390,6 +393,137 @@ void containers_from_list(const std::string& body, const sdk::Sink& sink) {
   }
 }
 
+// ------------------------------------------------------------------ create
+
+std::string image_with_tag(const std::string& image) {
+  if (image.find('@') != std::string::npos) return image;
+  const auto slash = image.rfind('/'), colon = image.rfind(':');
+  const bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+  return tagged ? image : image + ":latest";
+}
+
+std::string pull_error(std::string_view progress) {
+  size_t start = 0;
+  while (start < progress.size()) {
+    size_t nl = progress.find('\n', start);
+    if (nl == std::string_view::npos) nl = progress.size();
+    const auto line = progress.substr(start, nl - start);
+    start = nl + 1;
+    json::Document d;
+    d.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
+    if (d.HasParseError() || !d.IsObject()) continue;
+    if (const char* e = str(d, "error"); *e) return e;
+    if (const char* e = str(member(d, "errorDetail"), "message"); *e) return e;
+  }
+  return {};
+}
+
+std::string create_body(const sdk::CreateSpec& s) {
+  json::StringBuffer buf;
+  Writer w(buf);
+  auto string_map = [&](const char* key, const sdk::Labels& m) {
+    w.Key(key);
+    w.StartObject();
+    for (const auto& [k, v] : m) {
+      w.Key(k.c_str(), static_cast<json::SizeType>(k.size()));
+      w.String(v.c_str(), static_cast<json::SizeType>(v.size()));
+    }
+    w.EndObject();
+  };
+  w.StartObject();
+  w.Key("Image");
+  w.String(s.image.c_str());
+  if (!s.command.empty()) {
+    w.Key("Cmd");
+    w.StartArray();
+    for (const auto& a : s.command) w.String(a.c_str(), static_cast<json::SizeType>(a.size()));
+    w.EndArray();
+  }
+  if (!s.env.empty()) {
+    w.Key("Env");
+    w.StartArray();
+    for (const auto& [k, v] : s.env) w.String((k + "=" + v).c_str());
+    w.EndArray();
+  }
+  if (!s.labels.empty()) string_map("Labels", s.labels);
+  w.Key("HostConfig");
+  w.StartObject();
+  if (!s.mounts.empty()) {
+    w.Key("Mounts");
+    w.StartArray();
+    for (const auto& m : s.mounts) {
+      w.StartObject();
+      w.Key("Type");
+      w.String("bind");
+      w.Key("Source");
+      w.String(m.source.c_str());
+      w.Key("Target");
+      w.String(m.destination.c_str());
+      w.Key("ReadOnly");
+      w.Bool(m.read_only);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (s.memory_bytes > 0) {
+    w.Key("Memory");
+    w.Int64(s.memory_bytes);
+  }
+  if (s.nano_cpus > 0) {
+    w.Key("NanoCpus");
+    w.Int64(s.nano_cpus);
+  }
+  if (s.pids_limit > 0) {
+    w.Key("PidsLimit");
+    w.Int64(s.pids_limit);
+  }
+  if (!s.log_driver.empty()) {
+    w.Key("LogConfig");
+    w.StartObject();
+    w.Key("Type");
+    w.String(s.log_driver.c_str());
+    string_map("Config", s.log_options);
+    w.EndObject();
+  }
+  if (!s.network.empty()) {
+    w.Key("NetworkMode");
+    w.String(s.network.c_str());
+  }
+  if (!s.ulimits.empty()) {
+    w.Key("Ulimits");
+    w.StartArray();
+    for (const auto& u : s.ulimits) {
+      w.StartObject();
+      w.Key("Name");
+      w.String(u.name.c_str());
+      w.Key("Soft");
+      w.Int64(u.soft);
+      w.Key("Hard");
+      w.Int64(u.hard);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  if (!s.network.empty() && !s.network_aliases.empty()) {
+    w.Key("NetworkingConfig");
+    w.StartObject();
+    w.Key("EndpointsConfig");
+    w.StartObject();
+    w.Key(s.network.c_str());
+    w.StartObject();
+    w.Key("Aliases");
+    w.StartArray();
+    for (const auto& a : s.network_aliases) w.String(a.c_str());
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
 // ------------------------------------------------------------------ events
 
 std::optional<RawEvent> event_from_json(std::string_view line) {
@@ -409,21 +543,25 @@ std::optional<RawEvent> event_from_json(std::string_view line) {
   e.time_unix_ns = r.time_nano;
   e.container_id = std::move(id);
   e.raw_action = action;
+  // Podman's compat stream says "died" (before 4.4: also in the stream),
+  // "remove" for destroy, and "health_status" with the status in a field of
+  // its own; init, cleanup, mount, unmount and sync are its bookkeeping.
   if (action == "create") e.type = BERTH_EVENT_CREATED;
   else if (action == "start") e.type = BERTH_EVENT_STARTED;
-  else if (action == "die") e.type = BERTH_EVENT_EXITED;
+  else if (action == "die" || action == "died") e.type = BERTH_EVENT_EXITED;
   else if (action == "pause") e.type = BERTH_EVENT_PAUSED;
   else if (action == "unpause") e.type = BERTH_EVENT_UNPAUSED;
-  else if (action == "destroy") e.type = BERTH_EVENT_DESTROYED;
+  else if (action == "destroy" || action == "remove") e.type = BERTH_EVENT_DESTROYED;
   else if (action == "oom") e.type = BERTH_EVENT_OOM;
   else if (action == "rename") e.type = BERTH_EVENT_RENAMED;
   else if (action.rfind("health_status", 0) == 0) {
     e.type = BERTH_EVENT_HEALTH;
     auto colon = action.find(": ");
-    e.health = colon == std::string::npos ? "" : action.substr(colon + 2);
-  } else if (action.rfind("exec_", 0) == 0 || action == "attach" || action == "detach" ||
+    e.health = colon == std::string::npos ? str(d, "HealthStatus") : action.substr(colon + 2);
+  } else if (action.rfind("exec_", 0) == 0 || action == "exec" || action == "attach" || action == "detach" ||
              action == "resize" || action == "top" || action == "archive-path" ||
-             action == "extract-to-dir" || action == "copy" || action == "export") {
+             action == "extract-to-dir" || action == "copy" || action == "export" || action == "init" ||
+             action == "cleanup" || action == "mount" || action == "unmount" || action == "sync") {
     return std::nullopt;  // noise: nothing about the container's lifecycle
   } else {
     e.type = BERTH_EVENT_OTHER;  // kill, stop, restart, update, commit, ...
@@ -439,7 +577,8 @@ std::optional<RawEvent> event_from_json(std::string_view line) {
       else if (k == "image") e.image = v;
       else if (k == "exitCode") e.exit_code = sdk::parse_number<int32_t>(v);  // junk: unknown
       else if (k == "oldName") e.old_name = *v == '/' ? v + 1 : v;
-      else if (k == "signal" || k == "execDuration" || k == "execID") continue;
+      else if (k == "signal" || k == "execDuration" || k == "execID" || k == "containerExitCode" || k == "podId")
+        continue;
       else e.labels.emplace_back(std::string(k), v);
     }
   }

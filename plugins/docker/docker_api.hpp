@@ -67,6 +67,16 @@ berth_state state_from_docker(std::string_view status);
 // zero time "0001-01-01T00:00:00Z" or anything unparsable.
 int64_t parse_time_ns(std::string_view s);
 
+// The body of POST /containers/create for `spec` (HostConfig.Mounts for
+// binds, so a missing source is the engine's error, never a new directory).
+std::string create_body(const sdk::CreateSpec& spec);
+// "busybox" → "busybox:latest"; a reference with a tag or digest unchanged:
+// fromImage without a tag would pull every tag.
+std::string image_with_tag(const std::string& image);
+// The first error in a pull's JSON progress stream (Docker answers 200 and
+// reports a failed pull inside it); empty when there is none.
+std::string pull_error(std::string_view progress);
+
 // One event from the /events stream, normalized; nullopt for noise (exec_*,
 // non-container types, malformed lines).
 struct RawEvent {

@@ -9,7 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,6 +33,7 @@ struct Box {
   StopBehaviour stop = StopBehaviour::graceful;
   int32_t graceful_exit = 0;
   std::vector<berth_label> label_view;  // built once: emitting allocates nothing
+  bool start_fails = false;
 };
 
 class Sim final : public sdk::Instance {
@@ -58,6 +61,8 @@ class Sim final : public sdk::Instance {
       spec.image = "sim/generator";
       add(spec);
     }
+    for (const auto& [id, b] : boxes_) images_.insert(b->c.image);
+    images_.insert(cfg_.images.begin(), cfg_.images.end());
   }
   ~Sim() override { watch_stop(); }
 
@@ -65,7 +70,7 @@ class Sim final : public sdk::Instance {
     const uint64_t all = BERTH_CAP_LIST | BERTH_CAP_INSPECT | BERTH_CAP_STATUS | BERTH_CAP_START |
                          BERTH_CAP_STOP | BERTH_CAP_KILL | BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE |
                          BERTH_CAP_RESTART | BERTH_CAP_WATCH | BERTH_CAP_STOP_SIGNAL |
-                         BERTH_CAP_KILL_SIGNAL;
+                         BERTH_CAP_KILL_SIGNAL | BERTH_CAP_CREATE | BERTH_CAP_REMOVE;
     return all & ~cfg_.disabled;
   }
 
@@ -89,7 +94,55 @@ class Sim final : public sdk::Instance {
     if (b.c.state == BERTH_STATE_PAUSED)
       throw Error(BERTH_E_CONFLICT, "cannot start a paused container, unpause it instead");
     if (b.c.state == BERTH_STATE_RUNNING) return;  // idempotent
+    if (b.start_fails) throw Error(BERTH_E_INTERNAL, "simulated start failure (label sim.start_fails)");
     run(b);
+  }
+
+  // A container from a spec: its labels, image and name as given; the label
+  // sim.start_fails=true makes every start of it fail (to test `run`).
+  sdk::Container create_container(sdk::Call& call, const sdk::CreateSpec& spec) override {
+    latency(call);
+    std::lock_guard lock(mu_);
+    if (!images_.count(spec.image)) {
+      if (spec.pull == BERTH_PULL_NEVER)
+        throw Error(BERTH_E_NOT_FOUND, "image " + spec.image + " is not present and the pull policy is never");
+      images_.insert(spec.image);  // the simulated registry has every image
+    }
+    if (!spec.network.empty() && std::find(cfg_.networks.begin(), cfg_.networks.end(), spec.network) == cfg_.networks.end())
+      throw Error(BERTH_E_NOT_FOUND, "network " + spec.network + " not found");
+    char id[24];
+    std::snprintf(id, sizeof id, "c0ffee%010llu", static_cast<unsigned long long>(++created_));
+    ContainerSpec c;
+    c.id = id;
+    c.name = spec.name.empty() ? "sim-" + std::to_string(created_) : spec.name;
+    for (const auto& [i, b] : boxes_)
+      if (b->c.name == c.name) throw Error(BERTH_E_CONFLICT, "the name " + c.name + " is in use by " + i);
+    c.image = spec.image;
+    c.labels = spec.labels;
+    Box& b = add(c);
+    for (const auto& [k, v] : spec.labels)
+      if (k == "sim.start_fails" && v == "true") b.start_fails = true;
+    set(b, BERTH_STATE_STOPPED, "created", BERTH_EVENT_CREATED, "create");
+    return b.c;
+  }
+
+  void remove(sdk::Call& call, const std::string& ref, bool force) override {
+    latency(call);
+    std::lock_guard lock(mu_);
+    Box* b = nullptr;
+    try {
+      b = &find(ref);
+    } catch (const Error& e) {
+      if (e.code() == BERTH_E_NOT_FOUND) return;  // gone already: the goal holds
+      throw;
+    }
+    if (b->c.state == BERTH_STATE_RUNNING || b->c.state == BERTH_STATE_PAUSED) {
+      if (!force) throw Error(BERTH_E_CONFLICT, "container " + b->c.name + " is running: stop it or force the removal");
+      exit(*b, 137);
+    }
+    set(*b, BERTH_STATE_UNKNOWN, "removed", BERTH_EVENT_DESTROYED, "destroy");
+    const std::string id = b->c.id;  // a key must outlive its erase
+    boxes_.erase(id);
   }
 
   void stop(sdk::Call& call, const std::string& ref, const char* signal, int32_t timeout_s) override {
@@ -170,7 +223,7 @@ class Sim final : public sdk::Instance {
   }
 
  private:
-  void add(const ContainerSpec& s) {
+  Box& add(const ContainerSpec& s) {
     auto b = std::make_unique<Box>();
     b->c.id = s.id;
     b->c.name = s.name;
@@ -186,7 +239,7 @@ class Sim final : public sdk::Instance {
     b->graceful_exit = s.exit_code;
     for (const auto& [k, v] : b->c.labels) b->label_view.push_back({k.c_str(), v.c_str()});
     if (boxes_.count(s.id)) throw Error(BERTH_E_INVALID_ARGUMENT, "duplicate container id " + s.id);
-    boxes_.emplace(s.id, std::move(b));
+    return *boxes_.emplace(s.id, std::move(b)).first->second;
   }
 
   // By id, then name, then unique id prefix. Caller holds mu_.
@@ -282,6 +335,8 @@ class Sim final : public sdk::Instance {
   const Config cfg_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Box>> boxes_;
+  std::set<std::string> images_;  // present locally; guarded by mu_
+  uint64_t created_ = 0;          // guarded by mu_
   bool watching_ = false;  // guarded by mu_
   int watch_failures_ = 0;  // guarded by mu_
   std::atomic<bool> stop_generator_{false};

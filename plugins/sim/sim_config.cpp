@@ -90,7 +90,7 @@ uint64_t capability_named(const std::string& op, const std::string& key) {
       {"list", BERTH_CAP_LIST},     {"inspect", BERTH_CAP_INSPECT}, {"status", BERTH_CAP_STATUS},
       {"start", BERTH_CAP_START},   {"stop", BERTH_CAP_STOP},       {"kill", BERTH_CAP_KILL},
       {"pause", BERTH_CAP_PAUSE},   {"unpause", BERTH_CAP_UNPAUSE}, {"restart", BERTH_CAP_RESTART},
-      {"watch", BERTH_CAP_WATCH},
+      {"watch", BERTH_CAP_WATCH},   {"create", BERTH_CAP_CREATE},   {"remove", BERTH_CAP_REMOVE},
   };
   auto it = caps.find(op);
   if (it == caps.end()) bad(key, "unknown op \"" + op + "\"");
@@ -137,6 +137,11 @@ Config parse_config(const std::string& json) {
     } else if (name == "op_latency_ms") {
       if (!x.IsInt64() || x.GetInt64() < 0) bad(name, "expected a non-negative integer");
       c.op_latency_ms = x.GetInt64();
+    } else if (name == "images" || name == "networks") {
+      if (!x.IsArray()) bad(name, "expected an array of names");
+      auto& out = name == "images" ? c.images : c.networks;
+      out.clear();
+      for (rapidjson::SizeType i = 0; i < x.Size(); ++i) out.push_back(string_at(x[i], name));
     } else if (name == "fail_watch") {
       if (!x.IsInt() || x.GetInt() < 0) bad(name, "expected a non-negative integer");
       c.fail_watch = x.GetInt();

@@ -34,6 +34,10 @@ struct Config {
   uint64_t disabled = 0;    // BERTH_CAP_* turned off
   int64_t op_latency_ms = 0;
   int fail_watch = 0;       // watch_start fails this many times first
+  // create: images present without a pull (besides the containers' own) and
+  // the networks that exist. Pulling works for any image.
+  std::vector<std::string> images;
+  std::vector<std::string> networks = {"bridge", "host", "none"};
 };
 
 // Throws sdk::Error(BERTH_E_INVALID_ARGUMENT, "<key>: ...") on a bad config.

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include <unistd.h>
+
 namespace berth::conformance {
 namespace {
 
@@ -227,6 +229,59 @@ TEST_P(ProviderConformance, CapabilitiesAreTruthful) {
   check(BERTH_CAP_KILL | BERTH_CAP_KILL_SIGNAL, "kill with a signal",
         [&] { return provider_->kill(ref, std::string("SIGHUP"), op()); });
   check(BERTH_CAP_WATCH, "watch", [&] { return provider_->watch_start(op()); });
+  check(BERTH_CAP_REMOVE, "remove", [&] {
+    // Removing an unknown container is success (its goal holds): not `unsupported`.
+    return provider_->remove(ref, false, op());
+  });
+  sdk::CreateSpec nothing;
+  nothing.image = "berth-conformance/no-such-image:0";
+  nothing.pull = BERTH_PULL_NEVER;
+  check(BERTH_CAP_CREATE, "create", [&]() -> Status {
+    auto r = provider_->create_container(nothing, op());
+    return r.is_ok() ? Status{} : r.error();
+  });
+}
+
+// ABI 1.2: create makes a stopped container (created event), a name in use
+// is a conflict, a missing image under pull `never` is not_found naming it,
+// remove takes it away (destroyed event) and is idempotent, and a running
+// one is removed only when forced.
+TEST_P(ProviderConformance, ContainersAreCreatedAndRemovedByTheContract) {
+  if (!has(BERTH_CAP_CREATE) || !has(BERTH_CAP_REMOVE)) {
+    EXPECT_FALSE(has(BERTH_CAP_CREATE) || has(BERTH_CAP_REMOVE)) << "create and remove come together";
+    return;  // CapabilitiesAreTruthful checks that the host refuses them
+  }
+  ASSERT_TRUE(GetParam().create_spec) << "the fixture must give a create_spec for a plugin that can create";
+  static int n = 0;
+  const std::string name = "berth-conf-made-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+  const auto spec = GetParam().create_spec(name);
+  size_t at = recorder_.size();
+  auto made = provider_->create_container(spec, op());
+  ASSERT_TRUE(made.is_ok()) << made.error().message();
+  made_.push_back(made->id);
+  EXPECT_EQ(made->name, name);
+  EXPECT_EQ(made->state, BERTH_STATE_STOPPED);
+  expect_event(made->id, BERTH_EVENT_CREATED, at);
+  EXPECT_EQ(state_of(name), BERTH_STATE_STOPPED);
+
+  EXPECT_EQ(code_of(provider_->create_container(spec, op())), Code::conflict) << "the name is in use";
+  auto missing = spec;
+  missing.name.clear();
+  missing.image = "berth-conformance/no-such-image:0";
+  missing.pull = BERTH_PULL_NEVER;
+  auto refused = provider_->create_container(missing, op());
+  ASSERT_EQ(code_of(refused), Code::not_found);
+  EXPECT_NE(refused.error().message().find(missing.image), std::string::npos) << refused.error().message();
+
+  if (has(BERTH_CAP_START)) {
+    ASSERT_OK(provider_->start(made->id, op()));
+    EXPECT_EQ(provider_->remove(made->id, false, op()).code(), Code::conflict) << "running, not forced";
+  }
+  at = recorder_.size();
+  ASSERT_OK(provider_->remove(made->id, true, op()));
+  expect_event(made->id, BERTH_EVENT_DESTROYED, at);
+  EXPECT_EQ(code_of(provider_->status(made->id, op())), Code::not_found);
+  EXPECT_OK(provider_->remove(made->id, false, op()));  // gone already: the goal holds
 }
 
 // The host normalizes signals before any plugin sees them.

@@ -42,6 +42,9 @@ struct Fixture {
   std::function<std::string()> make_stopped_container;
   // Removes what make_stopped_container made (called even on failure).
   std::function<void(const std::string& ref)> remove_container;
+  // For providers with BERTH_CAP_CREATE: a spec the engine can create and
+  // start (its image present), named `name`.
+  std::function<sdk::CreateSpec(const std::string& name)> create_spec;
   // A ref that names no container of this provider.
   std::string unknown_ref = "berth-conformance-no-such-container";
   // How long to wait for an event after the op that causes it returned.

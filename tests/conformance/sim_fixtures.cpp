@@ -28,6 +28,12 @@ Fixture sim_fixture(std::string name, const std::string& extra) {
   auto next = std::make_shared<std::atomic<int>>(0);
   f.make_stopped_container = [next] { return "conf-" + std::to_string((*next)++ % kSpare); };
   f.remove_container = [](const std::string&) {};
+  f.create_spec = [](const std::string& name) {
+    berth::sdk::CreateSpec s;
+    s.image = "sim/app:1";
+    s.name = name;
+    return s;
+  };
   f.event_timeout = std::chrono::milliseconds(2000);
   f.settle = std::chrono::milliseconds(100);
   return f;

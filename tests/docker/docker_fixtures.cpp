@@ -22,6 +22,15 @@ berth::conformance::Fixture docker_fixture() {
     return name;
   };
   f.remove_container = [](const std::string& ref) { docker("rm -f " + ref); };
+  f.create_spec = [](const std::string& name) {
+    berth::sdk::CreateSpec s;
+    s.image = kImage;
+    s.name = name;
+    s.command = {"sleep", "300"};
+    s.network = "none";
+    s.pull = BERTH_PULL_NEVER;
+    return s;
+  };
   f.event_timeout = std::chrono::seconds(15);
   f.settle = std::chrono::milliseconds(1000);
   f.engine_unreachable = engine_unreachable;

@@ -163,6 +163,22 @@
  * instance up or down by whether list succeeds. Such a plugin keeps no
  * state to diff and emits nothing. If watch_start fails, the host retries
  * it with capped backoff and polls meanwhile (when the plugin can list).
+ * A plugin whose engine reports only that something changed (not into what)
+ * calls host->changed(ref) (ABI 1.2) and lets the host ask and diff.
+ *
+ * ---------------------------------------------------------------------------
+ * 9. Creating and removing containers (ABI 1.2)
+ * ---------------------------------------------------------------------------
+ * BERTH_CAP_CREATE / BERTH_CAP_REMOVE announce container_create() and
+ * container_remove(). A plugin built against ABI 1.1 has neither field (its
+ * ops table is shorter) and the host reports the ops unsupported; a 1.2
+ * plugin on a 1.1 host is simply never asked. The spec and everything it
+ * points to is borrowed for the call. The host runs create, remove and "run"
+ * (create, then start, then remove again if the start fails: the plugin
+ * implements no "run") in the container's lifecycle order (section 3),
+ * keyed by the spec's name. berth never creates networks or volumes: a
+ * missing network is the op's NOT_FOUND. The container's own events
+ * (created, destroyed) arrive through the watch as for any other change.
  */
 #ifndef BERTH_PROVIDER_H
 #define BERTH_PROVIDER_H
@@ -175,7 +191,7 @@ extern "C" {
 #endif
 
 #define BERTH_ABI_MAJOR 1u
-#define BERTH_ABI_MINOR 1u
+#define BERTH_ABI_MINOR 2u
 
 /* The one exported symbol; see berth_entry_fn. */
 #define BERTH_ENTRY_SYMBOL "berth_provider_entry"
@@ -278,6 +294,9 @@ typedef enum berth_provider_state {
 #define BERTH_CAP_WATCH       (1ull << 9)
 #define BERTH_CAP_STOP_SIGNAL (1ull << 10) /* stop() honours its signal argument */
 #define BERTH_CAP_KILL_SIGNAL (1ull << 11) /* kill() honours its signal argument */
+/* ABI 1.2: containers made and removed through berth (section 9). */
+#define BERTH_CAP_CREATE      (1ull << 12) /* container_create() */
+#define BERTH_CAP_REMOVE      (1ull << 13) /* container_remove() */
 
 /* Plugin flags (berth_plugin_info.flags). */
 #define BERTH_PLUGIN_SERIALIZE (1u << 0) /* host serializes ops per instance */
@@ -334,6 +353,56 @@ typedef struct berth_event {
   const berth_label *labels;
   size_t label_count;
 } berth_event;
+
+/* ABI 1.2: what container_create() makes (section 9). Only struct_size and
+ * image are required; every other field may be NULL/0 (the engine's
+ * default). Arrays are `count` elements long; NULL when count is 0. */
+typedef enum berth_pull_policy {
+  BERTH_PULL_IF_MISSING = 0, /* pull the image only when the engine lacks it */
+  BERTH_PULL_ALWAYS = 1,     /* pull before every create */
+  BERTH_PULL_NEVER = 2,      /* never pull: a missing image is NOT_FOUND naming it */
+  BERTH_PULL_POLICY_MAX_ENUM = 0x7FFFFFFF
+} berth_pull_policy;
+
+typedef struct berth_mount {
+  uint32_t struct_size;
+  const char *source;      /* absolute host path (a bind mount) */
+  const char *destination; /* absolute path in the container */
+  int32_t read_only;       /* non-zero: read-only */
+} berth_mount;
+
+typedef struct berth_ulimit {
+  uint32_t struct_size;
+  const char *name;        /* "nofile", "nproc", ... */
+  int64_t soft;
+  int64_t hard;
+} berth_ulimit;
+
+typedef struct berth_create_spec {
+  uint32_t struct_size;
+  const char *image;                  /* required: "busybox:1.36", "localhost/app" */
+  const char *name;                   /* NULL: the engine names it */
+  const char *const *command;         /* argv; NULL: the image's command */
+  size_t command_count;
+  const berth_label *env;             /* key = variable, value = its value */
+  size_t env_count;
+  const berth_label *labels;
+  size_t label_count;
+  const berth_mount *mounts;
+  size_t mount_count;
+  const char *network;                /* an existing network; NULL: the default */
+  const char *const *network_aliases; /* the container's names on `network` */
+  size_t network_alias_count;
+  int64_t memory_bytes;               /* 0: no limit */
+  int64_t nano_cpus;                  /* 1000000000 = one CPU; 0: no limit */
+  int64_t pids_limit;                 /* 0: no limit */
+  const char *log_driver;             /* NULL: the engine's default */
+  const berth_label *log_options;
+  size_t log_option_count;
+  berth_pull_policy pull;
+  const berth_ulimit *ulimits;
+  size_t ulimit_count;
+} berth_create_spec;
 
 /* ------------------------------------------------------- host services */
 
@@ -402,6 +471,18 @@ typedef struct berth_host {
    * -> 15), 0 for NULL or an unknown name. For plugins that signal local
    * processes themselves. */
   int (*signal_number)(const char *signal);
+
+  /* ---- ABI 1.2 (check abi_minor >= 2 or BERTH_HAS_FIELD before use) ---- */
+
+  /* The engine said container `ref` changed but not into what (Swarm's
+   * service updates, a task's exit): the host asks status(ref) soon and
+   * publishes what differs from its view, exactly as if the plugin had
+   * emitted the events itself (origin "engine"); a ref status() answers
+   * NOT_FOUND for is published as destroyed. Reports for one ref that
+   * arrive while its status is under way are merged into one more status.
+   * For engines whose events are coarser than berth's, so that the plugin
+   * keeps no state to diff. Any thread, while watching. Never blocks. */
+  void (*changed)(berth_host_ctx *ctx, const char *ref);
 } berth_host;
 
 /* ---------------------------------------------------------- plugin side */
@@ -476,6 +557,22 @@ typedef struct berth_provider_ops {
 
   /* Stop delivering events; after return, no more emit/provider_state. */
   void (*watch_stop)(berth_instance *inst);
+
+  /* ---- ABI 1.2 (section 9) ---- */
+
+  /* Make a container from `spec` (pulling its image as spec->pull says) and
+   * sink it once (at least id, name and state). Do not start it. A missing
+   * image under BERTH_PULL_NEVER, or a missing network, is
+   * BERTH_E_NOT_FOUND naming it; a name in use is BERTH_E_CONFLICT. */
+  berth_status (*container_create)(berth_instance *inst, berth_call *call,
+                                   const berth_create_spec *spec,
+                                   berth_container_sink sink, void *sink_ctx);
+
+  /* Remove a container. `force` non-zero: kill it first if it runs;
+   * otherwise a running container is BERTH_E_CONFLICT. A container that
+   * does not exist is BERTH_OK (its goal, gone, already holds). */
+  berth_status (*container_remove)(berth_instance *inst, berth_call *call,
+                                   const char *ref, int32_t force);
 } berth_provider_ops;
 
 typedef struct berth_plugin_info {
@@ -503,7 +600,7 @@ BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, struct_size) == 0, "frozen prefi
 BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, abi_major) == 4, "frozen prefix");
 BERTH_STATIC_ASSERT(offsetof(berth_plugin_info, abi_minor) == 8, "frozen prefix");
 BERTH_STATIC_ASSERT(sizeof(berth_status) == 4 && sizeof(berth_state) == 4 &&
-                        sizeof(berth_event_type) == 4,
+                        sizeof(berth_event_type) == 4 && sizeof(berth_pull_policy) == 4,
                     "enums crossing the ABI are 32 bits wide");
 
 #ifdef __cplusplus

@@ -70,6 +70,30 @@ struct Event {
   Labels labels;
 };
 
+// What container_create() makes (ABI 1.2; provider.h section 9).
+struct Mount {
+  std::string source, destination;
+  bool read_only = false;
+};
+struct Ulimit {
+  std::string name;
+  int64_t soft = 0, hard = 0;
+};
+struct CreateSpec {
+  std::string image;
+  std::string name;  // empty: the engine names it
+  std::vector<std::string> command;
+  Labels env, labels;
+  std::vector<Mount> mounts;
+  std::string network;
+  std::vector<std::string> network_aliases;
+  int64_t memory_bytes = 0, nano_cpus = 0, pids_limit = 0;
+  std::string log_driver;
+  Labels log_options;
+  berth_pull_policy pull = BERTH_PULL_IF_MISSING;
+  std::vector<Ulimit> ulimits;
+};
+
 // Untrusted text (engine JSON, tags, configs) to a number: the whole of `s`
 // in decimal, or nullopt on junk, overflow or an empty string. Never throws,
 // never looks at the locale.
@@ -88,6 +112,54 @@ inline const char* c_str_or_null(const std::string& s) {
 // Whether the host has the ABI 1.1 services (call_wait, cancel fd, signals).
 inline bool has_1_1(const berth_host* h) {
   return h != nullptr && h->abi_minor >= 1 && BERTH_HAS_FIELD(h, berth_host, signal_number);
+}
+// Whether the host has the ABI 1.2 services (changed).
+inline bool has_1_2(const berth_host* h) {
+  return h != nullptr && h->abi_minor >= 2 && BERTH_HAS_FIELD(h, berth_host, changed);
+}
+inline std::string str_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
+inline Labels labels_of(const berth_label* l, size_t n) {
+  Labels out;
+  for (size_t i = 0; l != nullptr && i < n; ++i)
+    out.emplace_back(str_or_empty(l[i].key), str_or_empty(l[i].value));
+  return out;
+}
+inline std::vector<std::string> strings_of(const char* const* v, size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; v != nullptr && i < n; ++i) out.push_back(str_or_empty(v[i]));
+  return out;
+}
+// A borrowed C spec as an owned C++ one, reading no field beyond the
+// struct_size its writer declared.
+inline CreateSpec spec_of(const berth_create_spec* c) {
+  CreateSpec s;
+  if (c == nullptr) return s;
+#define BERTH_SPEC_HAS(f) BERTH_HAS_FIELD(c, berth_create_spec, f)
+  if (BERTH_SPEC_HAS(image)) s.image = str_or_empty(c->image);
+  if (BERTH_SPEC_HAS(name)) s.name = str_or_empty(c->name);
+  if (BERTH_SPEC_HAS(command_count)) s.command = strings_of(c->command, c->command_count);
+  if (BERTH_SPEC_HAS(env_count)) s.env = labels_of(c->env, c->env_count);
+  if (BERTH_SPEC_HAS(label_count)) s.labels = labels_of(c->labels, c->label_count);
+  if (BERTH_SPEC_HAS(mount_count))
+    for (size_t i = 0; c->mounts != nullptr && i < c->mount_count; ++i)
+      s.mounts.push_back({str_or_empty(c->mounts[i].source), str_or_empty(c->mounts[i].destination),
+                          c->mounts[i].read_only != 0});
+  if (BERTH_SPEC_HAS(network)) s.network = str_or_empty(c->network);
+  if (BERTH_SPEC_HAS(network_alias_count))
+    s.network_aliases = strings_of(c->network_aliases, c->network_alias_count);
+  if (BERTH_SPEC_HAS(pids_limit)) {
+    s.memory_bytes = c->memory_bytes;
+    s.nano_cpus = c->nano_cpus;
+    s.pids_limit = c->pids_limit;
+  }
+  if (BERTH_SPEC_HAS(log_driver)) s.log_driver = str_or_empty(c->log_driver);
+  if (BERTH_SPEC_HAS(log_option_count)) s.log_options = labels_of(c->log_options, c->log_option_count);
+  if (BERTH_SPEC_HAS(pull)) s.pull = c->pull;
+  if (BERTH_SPEC_HAS(ulimit_count))
+    for (size_t i = 0; c->ulimits != nullptr && i < c->ulimit_count; ++i)
+      s.ulimits.push_back({str_or_empty(c->ulimits[i].name), c->ulimits[i].soft, c->ulimits[i].hard});
+#undef BERTH_SPEC_HAS
+  return s;
 }
 inline std::vector<berth_label> label_view(const Labels& labels) {
   std::vector<berth_label> out;
@@ -168,6 +240,15 @@ class Host {
     const berth_host* h = detail::host_table();
     if (!detail::has_1_1(h) || signal == nullptr) return 0;
     return h->signal_number(signal);
+  }
+  // The engine said `ref` changed but not how: the host asks status() and
+  // publishes the difference (ABI 1.2). False on an older host, which has
+  // no such service: then emit the events yourself.
+  bool changed(const std::string& ref) const {
+    const berth_host* h = detail::host_table();
+    if (!detail::has_1_2(h)) return false;
+    h->changed(ctx_, ref.c_str());
+    return true;
   }
 
   // Runs fn as the body of a plugin-owned thread (a watcher, a poller): an
@@ -264,6 +345,9 @@ class Instance {
   }
   virtual void watch_start(Call&) { unsupported("watch"); }
   virtual void watch_stop() {}
+  // ABI 1.2 (BERTH_CAP_CREATE / BERTH_CAP_REMOVE).
+  virtual Container create_container(Call&, const CreateSpec&) { unsupported("create"); }
+  virtual void remove(Call&, const std::string&, bool /*force*/) { unsupported("remove"); }
 
   const std::string& name() const { return name_; }
   const Host& host() const { return host_; }
@@ -395,6 +479,21 @@ struct Trampolines {
     } catch (...) {
     }
   }
+  static berth_status container_create(berth_instance* inst, berth_call* call,
+                                       const berth_create_spec* spec,
+                                       berth_container_sink sink, void* ctx) {
+    return guarded(call, [&] {
+      Call c(call);
+      sink_one(sink, ctx, self(inst)->create_container(c, spec_of(spec)));
+    });
+  }
+  static berth_status container_remove(berth_instance* inst, berth_call* call,
+                                       const char* ref, int32_t force) {
+    return guarded(call, [&] {
+      Call c(call);
+      self(inst)->remove(c, ref, force != 0);
+    });
+  }
 
   static const berth_provider_ops* ops() {
     static const berth_provider_ops table = {
@@ -413,6 +512,8 @@ struct Trampolines {
         &restart,
         &watch_start,
         &watch_stop,
+        &container_create,
+        &container_remove,
     };
     return &table;
   }

@@ -1,0 +1,20 @@
+// The "spec" of a create or run request (docs/protocol.md, "Creating
+// containers"): JSON in, a bounded sdk::CreateSpec out, or the first field
+// that is wrong, named.
+#pragma once
+
+#include "common/status.hpp"
+
+#include <berth/provider.hpp>
+#include <rapidjson/document.h>
+
+namespace berth {
+
+// missing_field when "spec.image" is absent; invalid_argument for a field of
+// the wrong type, range or shape.
+Result<sdk::CreateSpec> parse_create_spec(const rapidjson::Value& spec);
+
+// "always" / "if_missing" / "never".
+std::optional<berth_pull_policy> pull_policy_from(std::string_view s);
+
+}  // namespace berth
