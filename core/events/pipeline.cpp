@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <malloc.h>
 #include <set>
 #include <unordered_map>
@@ -13,6 +14,9 @@
 namespace berth {
 
 using namespace std::chrono_literals;
+
+// After a reported change: when to ask once more (from the previous answer).
+constexpr std::array<std::chrono::milliseconds, 2> kChangeRechecks = {250ms, 1000ms};
 
 struct Pipeline::Track {
   Provider* provider = nullptr;
@@ -37,9 +41,18 @@ struct Pipeline::Track {
   // (a list or a status) was taken.
   std::unordered_map<std::string, Clock::time_point> observed;
 
-  // Refs the plugin reported changed (host->changed) whose status is under
-  // way; true when another report came meanwhile (ask once more after).
-  std::unordered_map<std::string, bool> changing;
+  // Refs the plugin reported changed (host->changed): whether a status is
+  // under way, whether another report came meanwhile (ask once more after
+  // it), and the follow-up checks still to come. Engines may apply their
+  // own events a little late (Swarm counts a task running after its
+  // container's start event), so after its answer a report is checked
+  // again twice (kChangeRechecks); a new report starts the count over.
+  struct Change {
+    bool asking = false, again = false;
+    size_t recheck = 0;  // index into kChangeRechecks of the next one
+    std::optional<Clock::time_point> due;
+  };
+  std::unordered_map<std::string, Change> changing;
 
   bool polling() const { return !watch_started && can_list; }
 
@@ -164,6 +177,8 @@ Clock::time_point Pipeline::next_due() const {
   for (const auto& t : tracks_) {
     if (t->sync_due && !t->list_pending) due = std::min(due, *t->sync_due);
     if (t->watch_due && !t->watch_pending) due = std::min(due, *t->watch_due);
+    for (const auto& [ref, c] : t->changing)
+      if (c.due) due = std::min(due, *c.due);
   }
   return due;
 }
@@ -172,6 +187,12 @@ void Pipeline::run_due(Clock::time_point now) {
   for (auto& t : tracks_) {
     if (t->watch_due && *t->watch_due <= now && !t->watch_pending) start_watch(*t);
     if (t->sync_due && *t->sync_due <= now && !t->list_pending) start_sync(*t);
+    for (auto& [ref, c] : t->changing)
+      if (c.due && *c.due <= now && !c.asking) {
+        c.due.reset();
+        c.asking = true;
+        ask_status(*t, ref);
+      }
   }
 }
 
@@ -322,11 +343,14 @@ void Pipeline::handle(ListItem& item) {
 // reports arrive while it runs (they are merged into one more call after it).
 void Pipeline::handle(ChangedItem& item) {
   Track& t = track(item.provider);
-  auto [it, first] = t.changing.try_emplace(item.ref, false);
-  if (!first) {
-    it->second = true;
+  auto& c = t.changing[item.ref];
+  c.recheck = 0;  // a new report restarts the follow-ups
+  if (c.asking) {
+    c.again = true;
     return;
   }
+  c.due.reset();
+  c.asking = true;
   ask_status(t, item.ref);
 }
 
@@ -349,12 +373,19 @@ void Pipeline::handle(StatusItem& item) {
   Provider& p = *item.provider;
   if (item.changed) {
     auto it = t.changing.find(item.ref);
-    const bool again = it != t.changing.end() && it->second;
-    if (again) {
-      it->second = false;
-      ask_status(t, item.ref);  // reported again meanwhile: this answer may be stale
-    } else if (it != t.changing.end()) {
-      t.changing.erase(it);
+    if (it != t.changing.end()) {
+      auto& c = it->second;
+      c.asking = false;
+      const bool gone = !item.status && item.status.error().code() == Code::not_found;
+      if (c.again) {
+        c.again = false;
+        c.asking = true;
+        ask_status(t, item.ref);  // reported again meanwhile: this answer may be stale
+      } else if (!gone && c.recheck < kChangeRechecks.size()) {
+        c.due = Clock::now() + kChangeRechecks[c.recheck++];
+      } else {
+        t.changing.erase(it);
+      }
     }
     if (!item.status && item.status.error().code() != Code::not_found)
       spdlog::warn("provider {}: status of changed {} failed: {}", p.name(), item.ref, item.status.error().message());

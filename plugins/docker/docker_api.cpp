@@ -215,7 +215,12 @@ std::string Api::negotiate(const http::Limits& limits) {
   if (version_number(engine) < version_number(kOldestApi))
     throw Error(BERTH_E_UNSUPPORTED, "engine API " + engine + " is older than " + kOldestApi);
   std::string chosen = version_number(engine) > version_number(kNewestApi) ? kNewestApi : engine;
+  bool podman = false;
+  if (const auto& parts = member(d, "Components"); parts.IsArray())
+    for (const auto& c : parts.GetArray())
+      if (std::string_view(str(c, "Name")).find("Podman") != std::string_view::npos) podman = true;
   std::lock_guard lock(mutex_);
+  podman_ = podman;
   return version_ = chosen;
 }
 
@@ -225,6 +230,11 @@ std::string Api::prefix(const http::Limits& limits) {
     if (!version_.empty()) return "/v" + version_;
   }
   return "/v" + negotiate(limits);
+}
+
+bool Api::podman() {
+  std::lock_guard lock(mutex_);
+  return podman_;
 }
 
 bool Api::at_least(const char* version) {
@@ -244,6 +254,15 @@ std::string Api::call(const std::string& method, const std::string& path_and_que
   message = !d.HasParseError() && d.IsObject() ? str(d, "message") : "";
   if (message.empty()) message = method + " " + path_and_query + ": HTTP " + std::to_string(r.status);
   switch (r.status) {
+    case 500:
+      // Podman's compatible API answers 500 where Docker answers 404 or
+      // 409; its words tell which.
+      if (message.find("already in use") != message.npos || message.find("state improper") != message.npos ||
+          message.find("is running") != message.npos)
+        throw Error(BERTH_E_CONFLICT, message);
+      if (message.find("no such") != message.npos || message.find("not found") != message.npos)
+        throw Error(BERTH_E_NOT_FOUND, message);
+      throw Error(BERTH_E_INTERNAL, message);
     case 400: throw Error(BERTH_E_INVALID_ARGUMENT, message);
     case 401:
     case 403: throw Error(BERTH_E_PERMISSION_DENIED, message);
@@ -526,10 +545,20 @@ std::string create_body(const sdk::CreateSpec& s) {
 
 // ------------------------------------------------------------------ events
 
+int64_t event_time_ns(const json::Value& d) {
+  const int64_t seconds = integer(d, "time");  // an engine's junk must not overflow
+  return integer(d, "timeNano", seconds > 0 && seconds < INT64_MAX / 1000000000 ? seconds * 1000000000 : 0);
+}
+
 std::optional<RawEvent> event_from_json(std::string_view line) {
   json::Document d;
   d.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
-  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  if (d.HasParseError()) return std::nullopt;
+  return event_from_json(d);
+}
+
+std::optional<RawEvent> event_from_json(const json::Value& d) {
+  if (!d.IsObject()) return std::nullopt;
   const std::string type = str(d, "Type", "container");
   if (type != "container") return std::nullopt;
   std::string action = str(d, "Action", str(d, "status"));
@@ -539,7 +568,7 @@ std::optional<RawEvent> event_from_json(std::string_view line) {
 
   RawEvent r;
   sdk::Event& e = r.event;
-  r.time_nano = integer(d, "timeNano", integer(d, "time") * 1000000000);
+  r.time_nano = event_time_ns(d);
   e.time_unix_ns = r.time_nano;
   e.container_id = std::move(id);
   e.raw_action = action;

@@ -6,6 +6,7 @@
 #include "berth_http.hpp"
 
 #include <berth/provider.hpp>
+#include <rapidjson/document.h>
 
 #include <mutex>
 #include <optional>
@@ -42,6 +43,8 @@ class Api {
   std::string prefix(const http::Limits& limits);
   // Whether the negotiated version is at least `version`.
   bool at_least(const char* version);
+  // Whether the engine is Podman (its /version names a "Podman Engine").
+  bool podman();
 
   // One call; 2xx and 304 return the body, anything else throws sdk::Error
   // with Docker's own message.
@@ -55,6 +58,7 @@ class Api {
   std::mutex mutex_;
   std::string version_;  // negotiated, e.g. "1.41"
   std::string forced_;
+  bool podman_ = false;
 };
 
 using http::limits_of;
@@ -84,5 +88,8 @@ struct RawEvent {
   int64_t time_nano = 0;  // Docker's timeNano, for since= and dedupe
 };
 std::optional<RawEvent> event_from_json(std::string_view line);
+std::optional<RawEvent> event_from_json(const rapidjson::Value& event);
+// An event's timeNano (or its time in seconds); 0 when it has neither.
+int64_t event_time_ns(const rapidjson::Value& event);
 
 }  // namespace berth::docker

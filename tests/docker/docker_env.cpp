@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cstdio>
+#include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,10 +13,20 @@
 
 namespace berth::docker_test {
 
+std::string engine() {
+  const char* e = std::getenv("BERTH_TEST_ENGINE");
+  return e && std::string(e) == "podman" ? "podman" : "docker";
+}
+
+bool podman() { return engine() == "podman"; }
+
 std::string docker_host() {
   const char* h = std::getenv("BERTH_TEST_DOCKER_HOST");
-  return h && *h ? h : "unix:///tmp/berth-test-dockerd/docker.sock";
+  if (h && *h) return h;
+  return podman() ? "unix:///tmp/berth-test-podman/podman.sock" : "unix:///tmp/berth-test-dockerd/docker.sock";
 }
+
+std::string engine_run_flags() { return podman() ? "--ulimit nofile=1024:20000 --ulimit nproc=1024:1024 " : ""; }
 
 std::string docker_socket_path() {
   const std::string h = docker_host();
@@ -23,7 +34,10 @@ std::string docker_socket_path() {
 }
 
 std::string docker_at(const std::string& host, const std::string& args, int* status) {
-  const std::string cmd = "docker -H " + host + " " + args + " 2>&1";
+  std::string line = args;
+  for (const char* verb : {"run ", "create "})
+    if (line.rfind(verb, 0) == 0) line.insert(std::strlen(verb), engine_run_flags());
+  const std::string cmd = "docker -H " + host + " " + line + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {};
   std::string out;

@@ -13,15 +13,26 @@
 
 namespace berth::docker_test {
 
-// unix:///tmp/berth-test-dockerd/docker.sock unless BERTH_TEST_DOCKER_HOST says otherwise.
+// Which engine serves the Docker API to these tests: "docker" (the private
+// dockerd) or "podman" (the private Podman service), by BERTH_TEST_ENGINE.
+std::string engine();
+bool podman();
+// The engine's socket: unix:///tmp/berth-test-dockerd/docker.sock, or
+// unix:///tmp/berth-test-podman/podman.sock, unless BERTH_TEST_DOCKER_HOST
+// says otherwise.
 std::string docker_host();
 std::string docker_socket_path();
 inline const char* kImage = "berth-busybox:test";
 // A command that keeps running and exits 0 promptly on SIGTERM.
 inline const char* kIdleCommand = "sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.2; done'";
 
-// Runs `docker -H <host> <args>`; returns stdout without the trailing newline.
-// Sets `status` to the exit status when given.
+// What a created container needs on this engine: "", or for Podman the
+// ulimits the sandbox needs (tests/podman/podman.sh).
+std::string engine_run_flags();
+// Runs `docker -H <host> <args>` (the Docker CLI speaks to Podman's
+// compatible API too); returns stdout without the trailing newline. Sets
+// `status` to the exit status when given. `run` and `create` get
+// engine_run_flags().
 std::string docker(const std::string& args, int* status = nullptr);
 std::string docker_at(const std::string& host, const std::string& args, int* status = nullptr);
 // "" when the engine answers, else why not.
@@ -31,8 +42,8 @@ std::string engine_unreachable();
   do {                                                                              \
     if (auto why = ::berth::docker_test::engine_unreachable(); !why.empty()) {      \
       if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true")      \
-        FAIL() << "dockerd required under CI=true: " << why;                        \
-      GTEST_SKIP() << "no dockerd: " << why;                                        \
+        FAIL() << ::berth::docker_test::engine() << " required under CI=true: " << why; \
+      GTEST_SKIP() << "no " << ::berth::docker_test::engine() << ": " << why;       \
     }                                                                               \
   } while (0)
 

@@ -10,7 +10,8 @@ using namespace berth::docker_test;
 
 berth::conformance::Fixture docker_fixture() {
   berth::conformance::Fixture f;
-  f.name = "dockerd";
+  // The same name for both engines: ctest prefixes the Podman run's names.
+  f.name = "engine";
   f.plugin_path = BERTH_TEST_PLUGIN_DIR "/docker.so";
   f.config = [] { return R"({"host": ")" + docker_host() + R"("})"; };
   f.make_stopped_container = [] {
@@ -29,6 +30,7 @@ berth::conformance::Fixture docker_fixture() {
     s.command = {"sleep", "300"};
     s.network = "none";
     s.pull = BERTH_PULL_NEVER;
+    if (podman()) s.ulimits = {{"nofile", 1024, 20000}, {"nproc", 1024, 1024}};
     return s;
   };
   f.event_timeout = std::chrono::seconds(15);

@@ -480,6 +480,9 @@ typedef struct berth_host {
    * emitted the events itself (origin "engine"); a ref status() answers
    * NOT_FOUND for is published as destroyed. Reports for one ref that
    * arrive while its status is under way are merged into one more status.
+   * Engines may apply their own events late (Swarm counts a task running
+   * only after its container's start event), so the host asks twice more,
+   * 250 ms and then a second after the answer.
    * For engines whose events are coarser than berth's, so that the plugin
    * keeps no state to diff. Any thread, while watching. Never blocks. */
   void (*changed)(berth_host_ctx *ctx, const char *ref);
