@@ -414,6 +414,77 @@ TEST_F(DockerE2E, EngineRestartIsDownThenUpAndNothingIsLost) {
 
 namespace {
 
+// create / run / remove through berth's command socket: every field of the
+// spec reaches the engine, a failed start of `run` leaves nothing behind,
+// a missing image (pull never) or network is not_found naming it, and a
+// removal is idempotent. created/destroyed arrive as for any container.
+TEST_F(DockerE2E, CreateRunAndRemoveThroughBerth) {
+  start_daemon();
+  const std::string net = unique_name("net"), name = unique_name("made"), dir = make_temp_dir();
+  ASSERT_EQ(std::system(fmt::format("echo mounted >{}/file", dir).c_str()), 0);
+  int status = 0;
+  docker("network create " + net, &status);
+  ASSERT_EQ(status, 0);
+  struct Cleanup {
+    std::string net;
+    ~Cleanup() { docker("network rm " + net); }
+  } cleanup{net};
+  made_.push_back(name);
+  const std::string ulimits = podman() ? R"(,"ulimits":{"nofile":{"soft":1024,"hard":20000},"nproc":{"soft":1024,"hard":1024}})" : "";
+  auto r = call(fmt::format(
+      R"({{"op":"run","provider":"dk","spec":{{"image":"{}","name":"{}","command":["sh","-c","cat /data/file; sleep 300"],
+          "env":{{"GREETING":"hi there"}},"labels":{{"proxy.aliases":"made"}},
+          "mounts":[{{"source":"{}","destination":"/data","read_only":true}}],
+          "network":"{}","aliases":["made-alias"],"memory":67108864,"cpus":0.5,"pids_limit":64,
+          "log_driver":"json-file","log_options":{{"max-size":"1m"}},"pull":"never"{}}}}})",
+      kImage, name, dir, net, ulimits));
+  ASSERT_TRUE(r["ok"].GetBool()) << r["error"]["message"].GetString();
+  EXPECT_STREQ(r["result"]["name"].GetString(), name.c_str());
+  EXPECT_STREQ(r["result"]["state"].GetString(), "running");
+  const std::string id = r["result"]["id"].GetString();
+  auto field = [&](const std::string& tmpl) { return docker(fmt::format("inspect -f '{}' {}", tmpl, name)); };
+  EXPECT_NE(field("{{json .Config.Env}}").find("GREETING=hi there"), std::string::npos);
+  EXPECT_EQ(field("{{index .Config.Labels \"proxy.aliases\"}}"), "made");
+  EXPECT_EQ(field("{{range .Mounts}}{{.Destination}} {{.RW}}{{end}}"), "/data false");
+  EXPECT_EQ(field("{{.HostConfig.Memory}}"), "67108864");
+  EXPECT_EQ(field("{{.HostConfig.NanoCpus}}"), "500000000");
+  EXPECT_EQ(field("{{.HostConfig.PidsLimit}}"), "64");
+  EXPECT_EQ(field("{{.HostConfig.LogConfig.Type}}"), "json-file");
+  EXPECT_NE(field(fmt::format("{{{{json (index .NetworkSettings.Networks \"{}\").Aliases}}}}", net)).find("made-alias"),
+            std::string::npos);
+  for (int i = 0; i < 50 && docker("logs " + name).find("mounted") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_NE(docker("logs " + name).find("mounted"), std::string::npos) << "the bind mount is readable";
+  EXPECT_EQ(lifecycle_types(events_for(id, 2, 10s, 0ms)), (std::vector<std::string>{"created", "started"}));
+
+  auto code = [&](const std::string& req) {
+    auto x = call(req);
+    return std::string(x["ok"].GetBool() ? "ok" : x["error"]["code"].GetString()) + " " +
+           (x["ok"].GetBool() ? "" : x["error"]["message"].GetString());
+  };
+  EXPECT_EQ(code(fmt::format(R"({{"op":"remove","container":"{}"}})", name)).substr(0, 8), "conflict") << "running";
+  EXPECT_EQ(code(fmt::format(R"({{"op":"remove","container":"{}","force":true}})", name)), "ok ");
+  EXPECT_EQ(lifecycle_types(events_for(id, 2, 10s, 0ms)), (std::vector<std::string>{"exited", "destroyed"}));
+  EXPECT_EQ(code(fmt::format(R"({{"op":"remove","container":"{}"}})", name)), "ok ") << "gone already";
+  EXPECT_NE(docker("inspect " + name).find("o such"), std::string::npos);
+
+  // A start that fails: run removes what it made.
+  const std::string broken = unique_name("broken");
+  auto failed = call(fmt::format(R"({{"op":"run","provider":"dk","spec":{{"image":"{}","name":"{}","command":["/no/such/binary"]{}}}}})",
+                                 kImage, broken, ulimits));
+  ASSERT_FALSE(failed["ok"].GetBool());
+  EXPECT_EQ(docker("ps -a -q --filter name=^" + broken + "$"), "") << "nothing left behind";
+
+  auto missing_image = code(R"({"op":"create","provider":"dk","spec":{"image":"berth-no-such-image:1","pull":"never"}})");
+  EXPECT_EQ(missing_image.substr(0, 9), "not_found");
+  EXPECT_NE(missing_image.find("berth-no-such-image:1"), std::string::npos) << missing_image;
+  auto missing_net = code(fmt::format(R"({{"op":"create","provider":"dk","spec":{{"image":"{}","network":"berth-no-such-net"}}}})", kImage));
+  EXPECT_EQ(missing_net.substr(0, 9), "not_found");
+  EXPECT_NE(missing_net.find("berth-no-such-net"), std::string::npos) << missing_net;
+  EXPECT_EQ(code(fmt::format(R"({{"op":"create","provider":"dk","spec":{{"image":"{}","mounts":[{{"source":"relative","destination":"/x"}}]}}}})", kImage)).substr(0, 16),
+            "invalid_argument");
+}
+
 // `docker run --label proxy.idle_timeout=.` aborted berthd (std::stod), and
 // since berthd lists containers at start-up, it aborted on every restart.
 TEST_F(DockerE2E, ALabelThatOnceAbortedTheDaemonIsOnlyThatLabelsError) {
