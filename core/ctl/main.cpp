@@ -33,7 +33,11 @@ using Value = rapidjson::Value;
 struct Options {
   std::string command;
   std::vector<std::string> args;
-  std::string endpoint, events_endpoint, runtime_dir;
+  // One command endpoint per daemon; event endpoints may be fewer (a relay
+  // carries every daemon's events).
+  std::vector<std::string> endpoints, events_endpoints;
+  std::string runtime_dir;
+  std::optional<std::string> daemon;  // by daemon_name, when there are several
   std::string server_key, client_key;  // CURVE, as files: never secrets in argv
   std::optional<ClientKeys> curve;
   std::optional<std::string> provider, signal;
@@ -72,10 +76,15 @@ Options parse_args(int argc, char** argv) {
   app.footer(
       "exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 unavailable, 5 conflict,\n"
       "            6 unsupported, 7 timeout, 8 permission denied, 9 invalid argument");
-  app.add_option("--endpoint", o.endpoint,
-                 "command socket (env BERTH_ENDPOINT; default ipc://RUNTIME_DIR/commands.sock)");
-  app.add_option("--events-endpoint", o.events_endpoint,
-                 "event socket (env BERTH_EVENTS_ENDPOINT; default ipc://RUNTIME_DIR/events.sock)");
+  app.add_option("--endpoint", o.endpoints,
+                 "a daemon's command socket, repeatable for several daemons (env BERTH_ENDPOINT, comma-separated; "
+                 "default ipc://RUNTIME_DIR/commands.sock)")
+      ->allow_extra_args(false);
+  app.add_option("--events-endpoint", o.events_endpoints,
+                 "an event socket, repeatable: each daemon's, or one relay's (env BERTH_EVENTS_ENDPOINT; default: "
+                 "beside each ipc command socket)")
+      ->allow_extra_args(false);
+  app.add_option("--daemon", o.daemon, "with several daemons: the one to act on, by its daemon_name");
   app.add_option("--runtime-dir", o.runtime_dir, "where the default endpoints live (env BERTH_RUNTIME_DIR)");
   app.add_option("--server-key", o.server_key,
                  "berthd's CURVE public key: a .pub file or 40 Z85 characters (env BERTH_SERVER_KEY)");
@@ -186,9 +195,27 @@ Options parse_args(int argc, char** argv) {
     o.curve = std::move(*keys);
   }
   if (o.runtime_dir.empty()) o.runtime_dir = default_runtime_dir();
-  if (o.endpoint.empty()) o.endpoint = env_or("BERTH_ENDPOINT", "ipc://" + o.runtime_dir + "/commands.sock");
-  if (o.events_endpoint.empty())
-    o.events_endpoint = env_or("BERTH_EVENTS_ENDPOINT", "ipc://" + o.runtime_dir + "/events.sock");
+  auto split = [](const std::string& list) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at <= list.size();) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      if (comma > at) out.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return out;
+  };
+  if (o.endpoints.empty()) o.endpoints = split(env_or("BERTH_ENDPOINT", "ipc://" + o.runtime_dir + "/commands.sock"));
+  if (o.events_endpoints.empty()) o.events_endpoints = split(env_or("BERTH_EVENTS_ENDPOINT", ""));
+  if (o.events_endpoints.empty())
+    for (const auto& e : o.endpoints) {
+      // An ipc command socket has its event socket beside it.
+      const auto at = e.rfind("/commands.sock");
+      if (e.rfind("ipc://", 0) != 0 || at == std::string::npos) {
+        if (o.command == "events") usage_error("--events-endpoint is needed for " + e);
+        continue;
+      }
+      o.events_endpoints.push_back(e.substr(0, at) + "/events.sock");
+    }
   return o;
 }
 
@@ -214,23 +241,26 @@ std::string str(const Value& v, const char* key) {
 
 class Daemon {
  public:
-  explicit Daemon(const Options& o) : o_(o) {}
+  Daemon(const Options& o, zmq::context_t& zmq, std::string endpoint)
+      : o_(o), zmq_(zmq), endpoint_(std::move(endpoint)) {}
+
+  const std::string& endpoint() const { return endpoint_; }
 
   // Sends one request; exits with a meaningful code on any failure.
   Json call(Value& request, int op_deadline_ms = 15000) {
-    require_socket(o_.endpoint);
+    require_socket(endpoint_);
     zmq::socket_t req(zmq_, zmq::socket_type::req);
     const int wait = o_.wait_ms > 0 ? o_.wait_ms : op_deadline_ms + 5000;
     req.set(zmq::sockopt::linger, 0);
     auto watch = secure(req);
-    req.connect(o_.endpoint);
+    req.connect(endpoint_);
     Json doc;
     const std::string body = to_json(request, false);
     req.send(zmq::buffer(body), zmq::send_flags::none);
     zmq::message_t reply;
     if (!receive(req, reply, watch.get(), std::chrono::milliseconds(wait))) {
       std::fprintf(stderr, "berthctl: no answer from berthd at %s within %d ms (is it running?)\n",
-                   o_.endpoint.c_str(), wait);
+                   endpoint_.c_str(), wait);
       std::exit(kUnavailable);
     }
     doc.Parse(static_cast<const char*>(reply.data()), reply.size());
@@ -294,7 +324,8 @@ class Daemon {
 
  private:
   const Options& o_;
-  zmq::context_t zmq_;
+  zmq::context_t& zmq_;
+  std::string endpoint_;
 };
 
 Json request(const char* op) {
@@ -324,42 +355,126 @@ std::string routes_of(const Value& c) {
   return out;
 }
 
-int cmd_ps(Daemon& d, const Options& o) {
-  auto r = request("list");
-  if (o.provider) add(r, "provider", *o.provider);
-  auto reply = d.call(r);
-  const auto& result = reply["result"];
-  if (o.json) return std::printf("%s\n", to_json(result, true).c_str()), kOk;
-  Table t({"PROVIDER", "NAME", "ID", "STATE", "IMAGE", "ROUTES"});
-  for (const auto& c : result["containers"].GetArray()) {
-    const std::string state = str(c, "state");
-    if (!o.all && state != "running" && state != "paused") continue;
-    t.add({str(c, "provider"), str(c, "name"), short_id(str(c, "id")), state, str(c, "image"),
-           routes_of(c)});
+using Daemons = std::vector<Daemon>;
+
+// Every daemon's containers in one table (a DAEMON column when there are
+// several); a daemon or provider that could not answer is named on stderr.
+int cmd_ps(Daemons& ds, const Options& o) {
+  std::vector<Json> replies;
+  for (auto& d : ds) {
+    auto r = request("list");
+    if (o.provider) add(r, "provider", *o.provider);
+    replies.push_back(d.call(r));
+  }
+  if (o.json) {
+    if (replies.size() == 1) return std::printf("%s\n", to_json(replies[0]["result"], true).c_str()), kOk;
+    Json all(rapidjson::kArrayType);
+    for (auto& r : replies) all.PushBack(Value(r["result"], all.GetAllocator()), all.GetAllocator());
+    return std::printf("%s\n", to_json(all, true).c_str()), kOk;
+  }
+  const bool several = ds.size() > 1;
+  std::vector<std::string> head = {"PROVIDER", "NAME", "ID", "STATE", "IMAGE", "ROUTES"};
+  if (several) head.insert(head.begin(), "DAEMON");
+  Table t(head);
+  bool errors = false;
+  for (auto& r : replies) {
+    const auto& result = r["result"];
+    const std::string daemon = str(result, "daemon_name");
+    for (const auto& c : result["containers"].GetArray()) {
+      const std::string state = str(c, "state");
+      if (!o.all && state != "running" && state != "paused") continue;
+      std::vector<std::string> row = {str(c, "provider"), str(c, "name"), short_id(str(c, "id")), state,
+                                      str(c, "image"), routes_of(c)};
+      if (several) row.insert(row.begin(), daemon);
+      t.add(row);
+    }
+    for (const auto& e : result["errors"].GetArray()) {
+      errors = true;
+      std::fprintf(stderr, "berthctl: %s%sprovider %s: %s: %s\n", several ? daemon.c_str() : "", several ? ": " : "",
+                   str(e, "provider").c_str(), str(e["error"], "code").c_str(), str(e["error"], "message").c_str());
+    }
   }
   t.print();
-  for (const auto& e : result["errors"].GetArray())
-    std::fprintf(stderr, "berthctl: provider %s: %s: %s\n", str(e, "provider").c_str(),
-                 str(e["error"], "code").c_str(), str(e["error"], "message").c_str());
-  return result["errors"].Empty() ? kOk : kUnavailable;
+  return errors ? kUnavailable : kOk;
 }
 
-int cmd_providers(Daemon& d, const Options& o) {
-  auto r = request("providers");
-  auto reply = d.call(r);
-  if (o.json) return std::printf("%s\n", to_json(reply["result"], true).c_str()), kOk;
-  Table t({"NAME", "PLUGIN", "VERSION", "STATE", "CONTAINERS", "CAPABILITIES"});
-  for (const auto& p : reply["result"].GetArray()) {
-    std::string caps;
-    for (const auto& c : p["capabilities"].GetArray()) caps += (caps.empty() ? "" : ",") + std::string(c.GetString());
-    t.add({str(p, "name"), str(p, "plugin"), str(p, "plugin_version"),
-           p["up"].GetBool() ? "up" : "down", std::to_string(p["containers"].GetUint()), caps});
+int cmd_providers(Daemons& ds, const Options& o) {
+  const bool several = ds.size() > 1;
+  std::vector<std::string> head = {"NAME", "PLUGIN", "VERSION", "STATE", "CONTAINERS", "CAPABILITIES"};
+  if (several) head.insert(head.begin(), "DAEMON");
+  Table t(head);
+  Json all(rapidjson::kArrayType);
+  for (auto& d : ds) {
+    std::string daemon;
+    if (several) {
+      auto ping = request("ping");
+      daemon = str(d.call(ping, 5000)["result"], "daemon_name");
+    }
+    auto r = request("providers");
+    auto reply = d.call(r);
+    for (const auto& p : reply["result"].GetArray()) {
+      if (o.json) {
+        Value copy(p, all.GetAllocator());
+        if (several) copy.AddMember("daemon_name", Value(daemon.c_str(), all.GetAllocator()), all.GetAllocator());
+        all.PushBack(copy, all.GetAllocator());
+        continue;
+      }
+      std::string caps;
+      for (const auto& c : p["capabilities"].GetArray()) caps += (caps.empty() ? "" : ",") + std::string(c.GetString());
+      std::vector<std::string> row = {str(p, "name"), str(p, "plugin"), str(p, "plugin_version"),
+                                      p["up"].GetBool() ? "up" : "down", std::to_string(p["containers"].GetUint()), caps};
+      if (several) row.insert(row.begin(), daemon);
+      t.add(row);
+    }
   }
+  if (o.json) return std::printf("%s\n", to_json(all, true).c_str()), kOk;
   t.print();
   return kOk;
 }
 
-int cmd_container_op(Daemon& d, const Options& o) {
+// With several daemons: the one --daemon names, else the one whose view
+// holds the container (by name, id or id prefix; berthd's snapshot, no
+// engine asked). create/run need --daemon.
+Daemon& pick(Daemons& ds, const Options& o, const std::string* container) {
+  if (ds.size() == 1) return ds.front();
+  if (o.daemon) {
+    for (auto& d : ds) {
+      auto ping = request("ping");
+      if (str(d.call(ping, 5000)["result"], "daemon_name") == *o.daemon) return d;
+    }
+    std::fprintf(stderr, "berthctl: not_found: no daemon named \"%s\" at the given endpoints\n", o.daemon->c_str());
+    std::exit(kNotFound);
+  }
+  if (!container) usage_error(o.command + " with several daemons: name one with --daemon");
+  std::vector<std::pair<Daemon*, std::string>> knowing;
+  for (auto& d : ds) {
+    auto r = request("snapshot");
+    if (o.provider) add(r, "provider", *o.provider);
+    auto snap = d.call(r);
+    bool found = false;
+    for (const auto& [name, p] : snap["result"]["providers"].GetObject())
+      for (const auto& c : p["containers"].GetArray()) {
+        const std::string id = str(c, "id");
+        if (str(c, "name") == *container || id.rfind(*container, 0) == 0) found = true;
+      }
+    if (found) knowing.emplace_back(&d, str(snap["result"], "daemon_name"));
+  }
+  if (knowing.empty()) {
+    std::fprintf(stderr, "berthctl: not_found: no daemon knows container \"%s\"\n", container->c_str());
+    std::exit(kNotFound);
+  }
+  if (knowing.size() > 1) {
+    std::string names;
+    for (const auto& k : knowing) names += (names.empty() ? "" : ", ") + k.second;
+    std::fprintf(stderr, "berthctl: ambiguous: container \"%s\" exists on daemons %s: name one with --daemon\n",
+                 container->c_str(), names.c_str());
+    std::exit(kConflict);
+  }
+  return *knowing.front().first;
+}
+
+int cmd_container_op(Daemons& ds, const Options& o) {
+  Daemon& d = pick(ds, o, &o.args[0]);
   auto r = request(o.command == "rm" ? "remove" : o.command.c_str());
   add(r, "container", o.args[0]);
   if (o.provider) add(r, "provider", *o.provider);
@@ -479,7 +594,8 @@ Value spec_json(Json& r, const Options::Spec& s) {
 }
 
 // create / run: prints the new container's name, or its id when unnamed.
-int cmd_create(Daemon& d, const Options& o) {
+int cmd_create(Daemons& ds, const Options& o) {
+  Daemon& d = pick(ds, o, nullptr);
   auto r = request(o.command.c_str());
   if (o.provider) add(r, "provider", *o.provider);
   Value spec = spec_json(r, o.spec);
@@ -502,7 +618,7 @@ bool matches(const Options& o, const Value& ev) {
   return true;
 }
 
-void print_event(const Options& o, const Value& ev) {
+void print_event(const Options& o, const Value& ev, bool several) {
   if (o.json) {
     // One line per event, flushed: a pipe reader sees each as it happens.
     std::printf("%s\n", to_json(ev, false).c_str());
@@ -514,34 +630,43 @@ void print_event(const Options& o, const Value& ev) {
   if (ev["exit_code"].IsInt()) extra = fmt::format(" exit_code={}", ev["exit_code"].GetInt());
   if (ev["health"].IsString()) extra += " health=" + std::string(ev["health"].GetString());
   if (str(ev, "origin") == "resync") extra += " (resync)";
-  std::printf("%s  %-8s %-9s %s (%s)%s\n", str(ev, "time").c_str(), str(ev, "provider").c_str(),
-              str(ev, "type").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str(),
-              extra.c_str());
+  const std::string who = several ? str(ev, "daemon_name") + ": " : "";
+  std::printf("%s  %s%-8s %-9s %s (%s)%s\n", str(ev, "time").c_str(), who.c_str(), str(ev, "provider").c_str(),
+              str(ev, "type").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str(), extra.c_str());
   std::fflush(stdout);
 }
 
-int cmd_events(Daemon& d, const Options& o) {
-  Daemon::require_socket(o.events_endpoint);
-  zmq::socket_t sub(d.zmq(), zmq::socket_type::sub);
+// One SUB on every event endpoint (each daemon's, or a relay's), a last
+// seq per daemon_name: seq is per daemon.
+int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
+  zmq::socket_t sub(zmq, zmq::socket_type::sub);
   sub.set(zmq::sockopt::linger, 0);
   sub.set(zmq::sockopt::subscribe, "container/");
   sub.set(zmq::sockopt::subscribe, "provider/");
   sub.set(zmq::sockopt::subscribe, "daemon/");
-  auto watch = d.secure(sub);
-  sub.connect(o.events_endpoint);
-  uint64_t last = 0;  // drop what the snapshot already holds
+  auto watch = ds.front().secure(sub);
+  for (const auto& e : o.events_endpoints) {
+    Daemon::require_socket(e);
+    sub.connect(e);
+  }
+  const bool several = ds.size() > 1;
+  std::map<std::string, uint64_t> last;  // drop what a snapshot already holds
   if (o.since_snapshot) {
-    // Clone pattern: subscribed first, so nothing after the snapshot is lost.
-    auto r = request("snapshot");
-    if (o.provider) add(r, "provider", *o.provider);
-    auto reply = d.call(r);
-    last = reply["result"]["seq"].GetUint64();
-    if (o.json) std::printf("%s\n", to_json(reply["result"], false).c_str());
-    else
-      for (const auto& [name, p] : reply["result"]["providers"].GetObject())
-        for (const auto& c : p["containers"].GetArray())
-          std::printf("snapshot  %-8s %-9s %s (%s)\n", name.GetString(), str(c, "state").c_str(),
-                      str(c, "name").c_str(), short_id(str(c, "id")).c_str());
+    // Clone pattern: subscribed first, so nothing after a snapshot is lost.
+    for (auto& d : ds) {
+      auto r = request("snapshot");
+      if (o.provider) add(r, "provider", *o.provider);
+      auto reply = d.call(r);
+      const std::string daemon = str(reply["result"], "daemon_name");
+      last[daemon] = reply["result"]["seq"].GetUint64();
+      if (o.json) std::printf("%s\n", to_json(reply["result"], false).c_str());
+      else
+        for (const auto& [name, p] : reply["result"]["providers"].GetObject())
+          for (const auto& c : p["containers"].GetArray())
+            std::printf("snapshot  %s%s%-8s %-9s %s (%s)\n", several ? daemon.c_str() : "", several ? "  " : "",
+                        name.GetString(), str(c, "state").c_str(), str(c, "name").c_str(),
+                        short_id(str(c, "id")).c_str());
+    }
     std::fflush(stdout);
   }
   for (;;) {
@@ -552,28 +677,36 @@ int cmd_events(Daemon& d, const Options& o) {
     if (parts.size() != 2) continue;
     Json ev;
     ev.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
-    if (ev.HasParseError() || !ev.IsObject()) continue;
+    if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("seq") || !ev["seq"].IsUint64()) continue;
     const uint64_t seq = ev["seq"].GetUint64();
-    const std::string kind = str(ev, "kind");
+    const std::string kind = str(ev, "kind"), daemon = str(ev, "daemon_name");
+    uint64_t& seen = last[daemon];
+    const std::string who = several ? daemon + ": " : "";
     if (kind == "heartbeat") {
-      if (last && seq > last) std::fprintf(stderr, "berthctl: missed events up to seq %llu\n", (unsigned long long)seq);
-      if (seq > last) last = seq;
+      if (seen && seq > seen)
+        std::fprintf(stderr, "berthctl: %smissed events up to seq %llu\n", who.c_str(), (unsigned long long)seq);
+      if (seq > seen) seen = seq;
       continue;
     }
-    if (kind == "stopping") return std::fprintf(stderr, "berthctl: berthd is stopping\n"), kUnavailable;
-    if (seq <= last) continue;
-    if (last && seq != last + 1) std::fprintf(stderr, "berthctl: missed %llu event(s)\n", (unsigned long long)(seq - last - 1));
-    last = seq;
+    if (kind == "stopping") {
+      std::fprintf(stderr, "berthctl: %sberthd is stopping\n", who.c_str());
+      if (!several) return kUnavailable;
+      continue;
+    }
+    if (seq <= seen) continue;
+    if (seen && seq != seen + 1)
+      std::fprintf(stderr, "berthctl: %smissed %llu event(s)\n", who.c_str(), (unsigned long long)(seq - seen - 1));
+    seen = seq;
     if (kind == "provider") {
       if (o.filters.empty() && !o.json)
-        std::printf("%s  %-8s provider  %s %s\n", str(ev, "time").c_str(), str(ev, "provider").c_str(),
+        std::printf("%s  %s%-8s provider  %s %s\n", str(ev, "time").c_str(), who.c_str(), str(ev, "provider").c_str(),
                     str(ev, "state").c_str(), str(ev, "reason").c_str());
       else if (o.json) std::printf("%s\n", to_json(ev, false).c_str());
       std::fflush(stdout);  // every line, also when piped
       continue;
     }
     if (o.provider && str(ev, "provider") != *o.provider) continue;
-    if (matches(o, ev)) print_event(o, ev);
+    if (matches(o, ev)) print_event(o, ev, several);
   }
 }
 
@@ -590,21 +723,29 @@ int cmd_keygen(const Options& o) {
 
 int run(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
-  Daemon d(o);
   const std::string& c = o.command;
-  if (c == "ps") return cmd_ps(d, o);
-  if (c == "providers") return cmd_providers(d, o);
-  if (c == "events") return cmd_events(d, o);
   if (c == "keygen") return cmd_keygen(o);
+  zmq::context_t zmq;
+  Daemons ds;
+  for (const auto& e : o.endpoints) ds.emplace_back(o, zmq, e);
+  if (c == "ps") return cmd_ps(ds, o);
+  if (c == "providers") return cmd_providers(ds, o);
+  if (c == "events") return cmd_events(ds, o, zmq);
   if (c == "ping" || c == "version") {
-    auto r = request(c.c_str());
-    auto reply = d.call(r, 5000);
-    if (o.json || c == "version") std::printf("%s\n", to_json(reply["result"], true).c_str());
-    else std::printf("pong (seq %llu)\n", (unsigned long long)reply["result"]["seq"].GetUint64());
+    for (auto& d : ds) {
+      auto r = request(c.c_str());
+      auto reply = d.call(r, 5000);
+      const auto& result = reply["result"];
+      if (o.json || c == "version") std::printf("%s\n", to_json(result, true).c_str());
+      else if (ds.size() > 1)
+        std::printf("%s: pong (seq %llu)\n", str(result, "daemon_name").c_str(),
+                    (unsigned long long)result["seq"].GetUint64());
+      else std::printf("pong (seq %llu)\n", (unsigned long long)result["seq"].GetUint64());
+    }
     return kOk;
   }
-  if (c == "create" || c == "run") return cmd_create(d, o);
-  return cmd_container_op(d, o);  // the parser admits no other command
+  if (c == "create" || c == "run") return cmd_create(ds, o);
+  return cmd_container_op(ds, o);  // the parser admits no other command
 }
 
 }  // namespace

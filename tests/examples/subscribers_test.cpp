@@ -1,5 +1,6 @@
 // The subscriber examples (C++ and Python) against the real berthd: they
 // print the snapshot and the events, and they notice gaps.
+#include "background.hpp"
 #include "berthd_process.hpp"
 
 #include <fmt/format.h>
@@ -12,46 +13,6 @@ namespace {
 
 using namespace berth::testing;
 using namespace std::chrono_literals;
-
-// Runs `cmd` in the background, output to a file; returns its pid.
-struct Background {
-  explicit Background(const std::string& cmd) : out(fmt::format("/tmp/berth-example-{}-{}.out", getpid(), n++)) {
-    pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", (cmd + " >" + out + " 2>&1").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~Background() {
-    kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
-    std::remove(out.c_str());
-  }
-  std::string output() const {
-    std::string s;
-    if (FILE* f = std::fopen(out.c_str(), "r")) {
-      char buf[4096];
-      while (size_t k = std::fread(buf, 1, sizeof buf, f)) s.append(buf, k);
-      std::fclose(f);
-    }
-    return s;
-  }
-  bool wait_for(const std::string& text, std::chrono::milliseconds t) const {
-    return wait_until([&](const std::string& out) { return out.find(text) != std::string::npos; }, t);
-  }
-  template <class Pred>
-  bool wait_until(Pred&& done, std::chrono::milliseconds t) const {
-    auto until = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < until) {
-      if (done(output())) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return done(output());
-  }
-  static inline int n = 0;
-  int pid;
-  std::string out;
-};
 
 std::string python_subscriber() { return "/usr/bin/python3 " BERTH_EXAMPLES_DIR "/subscriber-python/berth_subscriber.py"; }
 std::string cpp_subscriber() { return BERTH_CPP_SUBSCRIBER; }
