@@ -8,6 +8,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "auth/keys.hpp"
+
+#include <filesystem>
+#include <map>
 #include <thread>
 
 namespace {
@@ -125,6 +129,44 @@ TEST_F(Relay, BerthctlListsAndFollowsEveryDaemon) {
   Background chosen(ctl + " --daemon d3 stop web");
   EXPECT_TRUE(chosen.wait_for("web", 10s)) << chosen.output();
   EXPECT_TRUE(events.wait_for("d3: sim      exited    web", 10s)) << events.output();
+}
+
+// CURVE on both sides of the relay: it is the daemons' client with its
+// own key, and a CURVE server with its own ZAP handler for subscribers. An
+// allowed key sees every event; an unknown one gets nothing.
+TEST(RelayCurve, OnlyAllowedSubscribersGetEventsAndTheRelayAuthenticatesUpstream) {
+  const std::string keys = make_temp_dir();
+  std::map<std::string, berth::KeyPair> k;
+  for (const char* who : {"fleet", "relay", "watcher", "stranger"})
+    ASSERT_TRUE(berth::write_key_pair(keys + "/" + who, k[who])) << who;
+  BerthdProcess d(fmt::format(
+      R"({{"daemon_name": "secure", "heartbeat_ms": 100, "curve": {{"server_key_file": "{0}/fleet", "clients": [
+            {{"key_file": "{0}/relay.pub", "role": "subscriber"}}, {{"key_file": "{0}/watcher.pub", "role": "reader"}},
+            {{"key_file": "{0}/stranger.pub", "role": "reader"}}]}},
+          "providers": [{{"name": "sim", "plugin": "{1}"}}]}})",
+      keys, plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  const std::string listen = fmt::format("ipc://{}/relay.sock", keys);
+  Background relay(fmt::format("{} --listen {} --upstream {} --client-key {}/relay --upstream-key {}/fleet.pub "
+                               "--server-key {}/fleet --allow {}/watcher.pub",
+                               BERTH_TEST_RELAY, listen, d.events_endpoint(), keys, keys, keys, keys));
+  ASSERT_TRUE(relay.wait_for("ready", 10s)) << relay.output();
+  const std::string sub = fmt::format("{} --events {} --commands {} --server-key {}/fleet.pub --client-key {}/", BERTH_CPP_SUBSCRIBER,
+                                      listen, d.commands_endpoint(), keys, keys);
+  Background watcher(sub + "watcher");
+  ASSERT_TRUE(watcher.wait_for("snapshot: 3 containers", 15s)) << watcher.output() << relay.output();
+  zmq::context_t zmq;
+  Client operator_client(zmq, d.commands_endpoint(), 10s,
+                         berth::ClientKeys{k["fleet"].public_key, k["watcher"]});
+  // A reader may not stop; the stranger may not even look.
+  EXPECT_STREQ(operator_client.call(R"({"op":"stop","container":"web"})")["error"]["code"].GetString(),
+               "permission_denied");
+  // The daemon knows the stranger; the relay does not let it in.
+  Subscriber through_relay(zmq, listen, "", berth::ClientKeys{k["fleet"].public_key, k["stranger"]});
+  EXPECT_FALSE(through_relay.next(2s)) << "heartbeats every 100 ms: none came through for an unknown key";
+  Subscriber allowed(zmq, listen, "", berth::ClientKeys{k["fleet"].public_key, k["watcher"]});
+  EXPECT_TRUE(allowed.next(2s)) << "the same relay, an allowed key";
+  std::filesystem::remove_all(keys);
 }
 
 }  // namespace
