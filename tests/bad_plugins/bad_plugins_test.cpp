@@ -68,6 +68,16 @@ TEST(PluginLoader, AnOlderMinorGetsOnlyTheOpsItsTableHas) {
   EXPECT_FALSE((*inst)->supports(BERTH_CAP_WATCH));
   EXPECT_EQ((*inst)->restart("compat", 1, CallOptions::within(std::chrono::seconds(1))).code(),
             Code::unsupported);
+  // ABI 1.2's create/remove are further still: absent, and refused by the host.
+  EXPECT_EQ((*p)->ops().container_create, nullptr);
+  EXPECT_FALSE((*inst)->supports(BERTH_CAP_CREATE));
+  EXPECT_FALSE((*inst)->supports(BERTH_CAP_REMOVE));
+  berth::sdk::CreateSpec spec;
+  spec.image = "busybox";
+  auto made = (*inst)->create_container(spec, CallOptions::within(std::chrono::seconds(1)));
+  ASSERT_FALSE(made.is_ok());
+  EXPECT_EQ(made.error().code(), Code::unsupported);
+  EXPECT_EQ((*inst)->remove("compat", false, CallOptions::within(std::chrono::seconds(1))).code(), Code::unsupported);
   auto listed = (*inst)->list(CallOptions::within(std::chrono::seconds(1)));
   ASSERT_TRUE(listed.is_ok());
   EXPECT_EQ(listed->size(), 1u);

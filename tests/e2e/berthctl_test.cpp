@@ -109,6 +109,39 @@ TEST_F(Berthctl, EndpointsComeFromTheEnvironmentToo) {
   EXPECT_NE(flag.out.find("sim"), std::string::npos);
 }
 
+// create / run / rm: the spec from the command line, IMAGE and everything
+// after it the container's (options and all), a failed run leaves nothing.
+TEST_F(Berthctl, CreateRunAndRmBuildTheSpecFromTheCommandLine) {
+  auto made = run("run --name made -e A=1 -l proxy.aliases=made -v /srv:/data:ro --memory 64m --cpus 0.5 "
+                  "--pids-limit 10 --ulimit nofile=1024:2048 sim/app:1 sh -c 'echo -x'");
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_EQ(made.out, "made\n");
+  auto inspected = run("--json inspect made");
+  ASSERT_EQ(inspected.code, 0) << inspected.err;
+  rapidjson::Document d;
+  d.Parse(inspected.out.c_str());
+  ASSERT_TRUE(d.IsObject()) << inspected.out;
+  EXPECT_STREQ(d["state"].GetString(), "running");
+  EXPECT_STREQ(d["labels"]["proxy.aliases"].GetString(), "made");
+  EXPECT_STREQ(d["routing"]["routes"][0]["alias"].GetString(), "made");
+  EXPECT_EQ(run("rm made").code, 5) << "running: conflict without --force";
+  EXPECT_EQ(run("rm --force made").code, 0);
+  EXPECT_EQ(run("rm made").code, 0) << "gone already";
+  EXPECT_EQ(run("status made").code, 3);
+
+  auto failing = run("run --name broken -l sim.start_fails=true sim/app:1");
+  EXPECT_EQ(failing.code, 1) << failing.err;
+  EXPECT_NE(failing.err.find("simulated start failure"), std::string::npos) << failing.err;
+  EXPECT_EQ(run("status broken").code, 3) << "run removed what it made";
+
+  auto created = run("create --pull never no/such:image");
+  EXPECT_EQ(created.code, 3) << created.err;
+  EXPECT_NE(created.err.find("no/such:image"), std::string::npos) << created.err;
+  EXPECT_EQ(run("create --memory lots sim/app:1").code, 2) << "a bad size is a usage error";
+  EXPECT_EQ(run("create").code, 2) << "IMAGE required";
+  EXPECT_EQ(run("ps --timeout 5").code, 2) << "an option ps does not take";
+}
+
 TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
   char tmpl[] = "/tmp/berthctl-events-XXXXXX";
   int fd = mkstemp(tmpl);
