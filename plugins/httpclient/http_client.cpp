@@ -206,8 +206,11 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& o) {
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   error_code ec;
+  // The system's CAs through their hashed directory, looked up when a
+  // handshake needs one, not the whole bundle parsed up front (~4 MiB held
+  // for the life of the daemon). A pinned or unverified endpoint needs none.
   if (!o.ca_file.empty()) ctx->load_verify_file(o.ca_file, ec);
-  else ctx->set_default_verify_paths(ec);
+  else if (o.pin_sha256.empty() && !o.insecure) ctx->add_verify_path(X509_get_default_cert_dir(), ec);
   if (!o.cert_file.empty()) ctx->use_certificate_chain_file(o.cert_file, ec);
   if (!o.key_file.empty()) ctx->use_private_key_file(o.key_file, ssl::context::pem, ec);
   return ctx;

@@ -84,10 +84,20 @@ sdk::Container container_of(const json::Value& s) {
   return c;
 }
 
+// docker.so's config, but never its default engine: a swarm is asked for
+// by naming its manager (berthd's default config, "{}", leaves it out).
+Config manager_config(const std::string& json) {
+  json::Document d;
+  d.Parse<json::kParseIterativeFlag>(json.c_str());
+  if (!d.HasParseError() && d.IsObject() && !d.HasMember("host"))
+    throw Error(BERTH_E_INVALID_ARGUMENT, "host: required (a swarm manager's Engine API, e.g. unix:///var/run/docker.sock)");
+  return docker::parse_config(json);
+}
+
 class Swarm final : public sdk::Instance {
  public:
   Swarm(std::string name, const std::string& config, berth_host_ctx* ctx)
-      : Instance(std::move(name), ctx), config_(docker::parse_config(config)), api_(config_) {}
+      : Instance(std::move(name), ctx), config_(manager_config(config)), api_(config_) {}
   ~Swarm() override { events_.stop(); }
 
   uint64_t capabilities() const override {
