@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <mutex>
 #include <numeric>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -144,10 +145,11 @@ int main() {
   }
   docker("rm -f " + name);
 
-  // --- 3. burst: 200 containers started at once
+  // --- 3. burst: 300 containers started at once, then killed at once; every
+  // container's `started` must come before its `exited`, each exactly once.
   {
-    const int n = 200;
-    Subscriber sub(zmq, daemon.events_endpoint(), "container/dk/started");
+    const int n = 300;
+    Subscriber sub(zmq, daemon.events_endpoint(), "container/dk/");
     sub.wait_connected();
     std::set<std::string> ids;
     std::string names;
@@ -161,19 +163,22 @@ int main() {
     std::fclose(f);
     auto t0 = Clock::now();
     std::system(("xargs -P 50 -n 4 docker -H " + docker_host() + " start < /tmp/berth-burst-names >/dev/null").c_str());
-    std::set<std::string> started;
-    while (started.size() < ids.size()) {
+    std::system(("xargs -P 50 -n 4 docker -H " + docker_host() + " kill < /tmp/berth-burst-names >/dev/null").c_str());
+    std::map<std::string, std::vector<std::string>> seen;
+    size_t complete = 0;
+    while (complete < ids.size()) {
       auto m = sub.next(30s);
       if (!m) break;
-      if (m->body.HasMember("type") && std::string(m->body["type"].GetString()) == "started") {
-        std::string cid = m->body["container"]["id"].GetString();
-        if (ids.count(cid)) started.insert(cid);
-      }
+      const std::string type = m->body["type"].GetString(), cid = m->body["container"]["id"].GetString();
+      if (!ids.count(cid) || (type != "started" && type != "exited")) continue;
+      seen[cid].push_back(type);
+      if (type == "exited") ++complete;
     }
-    const int running = std::atoi(docker("ps -q --filter name=berth-burst- | wc -l").c_str());
-    std::printf("  burst: engine reports %d running\n", running);
-    std::printf("  burst: %d containers started at once -> %zu started events received (want %d) in %.1f s\n", n,
-                started.size(), n, ms(Clock::now() - t0) / 1000);
+    size_t in_order = 0;
+    for (const auto& [id, types] : seen)
+      if (types == std::vector<std::string>{"started", "exited"}) ++in_order;
+    std::printf("  burst: %d containers started, then killed, at once -> %zu with exactly `started` then `exited` "
+                "(want %d) in %.1f s\n", n, in_order, n, ms(Clock::now() - t0) / 1000);
     std::system(("xargs -P 8 -n 20 docker -H " + docker_host() + " rm -f < /tmp/berth-burst-names >/dev/null").c_str());
   }
   return 0;
