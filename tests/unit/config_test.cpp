@@ -99,6 +99,13 @@ TEST(Config, TheShippedExampleConfigParses) {
   EXPECT_TRUE(c->providers[0].required);
 }
 
+TEST(Config, TheDebianPackagesConfigParses) {
+  auto c = load_config_file(BERTH_SOURCE_DIR "/examples/deploy/berthd.json.dist");
+  ASSERT_TRUE(c.is_ok()) << c.error().message();
+  ASSERT_EQ(c->providers.size(), 1u);
+  EXPECT_EQ(c->providers[0].plugin, "docker");
+}
+
 TEST(Config, NestingDeeperThanAnyRealConfigIsRefusedByName) {
   const std::string deep = R"({"providers":[{"plugin":"sim","config":{"x":)" + std::string(50000, '[') +
                            std::string(50000, ']') + "}}]}";
