@@ -9,6 +9,12 @@ const char* __tsan_default_options() {
 #endif
 const char* __ubsan_default_options() { return "print_stacktrace=1 halt_on_error=1"; }
 #ifdef BERTH_LSAN_SUPPRESSIONS
+// A smaller quarantine than the default 256 MiB: freed memory is still kept
+// from reuse long enough to catch a use after free, and a test that bounds
+// berthd's memory measures berthd, not the quarantine (tests/e2e/overload_test.cpp).
+const char* __asan_default_options() { return "quarantine_size_mb=64"; }
+#endif
+#ifdef BERTH_LSAN_SUPPRESSIONS
 const char* __lsan_default_options() { return "suppressions=" BERTH_LSAN_SUPPRESSIONS; }
 #endif
 }

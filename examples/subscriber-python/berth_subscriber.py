@@ -84,6 +84,14 @@ class BerthView:
         if heard != set(self.commands):
             raise RuntimeError("no heartbeat from %s on the events socket" % sorted(set(self.commands) - heard))
 
+    def call(self, request, timeout_ms=15000, daemon=None):
+        """One request to a daemon's command socket: the named one, or the only one."""
+        if daemon is None:
+            if len(self.commands) != 1:
+                raise ValueError("several daemons: name one")
+            daemon = next(iter(self.commands))
+        return self.call_at(self.commands[daemon], request, timeout_ms)
+
     def call_at(self, endpoint, request, timeout_ms=15000):
         req = self.ctx.socket(zmq.REQ)
         req.setsockopt(zmq.LINGER, 0)
