@@ -60,41 +60,51 @@ void CommandServer::reply(Frames& envelope, const Reply& r, std::optional<Op> op
 }
 
 void CommandServer::run() {
-  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
   while (!stopping_) {
-    auto wait = std::chrono::milliseconds(500);
-    if (!pending_.empty()) {
-      auto first = Clock::time_point::max();
-      for (auto& [token, p] : pending_) first = std::min(first, p.answer_by);
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(first - Clock::now());
-      wait = std::clamp(left, std::chrono::milliseconds(0), wait);
+    // Last resort: whatever one turn of the loop throws (a socket error, a
+    // request, memory) is logged and the server serves on.
+    try {
+      serve_once();
+    } catch (const std::exception& e) {
+      spdlog::error("command server: {}", e.what());
     }
-    zmq::poll(items, 2, wait);
-    if (items[0].revents & ZMQ_POLLIN) {
-      // Drain what is there without blocking.
-      for (;;) {
-        Frames frames;
-        if (!zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
-        // Last resort: a request that throws fails alone.
-        try {
-          on_request(std::move(frames));
-        } catch (const std::exception& e) {
-          spdlog::error("a command failed: {}", e.what());
-        }
-      }
-    }
-    if (items[1].revents & ZMQ_POLLIN) {
-      uint64_t n;
-      (void)!read(wake_fd_, &n, sizeof n);
-    }
-    drain_completions();
-    expire(Clock::now());
   }
   drain_completions();
   for (auto& [token, p] : pending_)
     reply(p.envelope, Dispatcher::error_reply(p.id_json, {Code::shutting_down, "berthd is stopping"}), p.op,
           p.received);
   pending_.clear();
+}
+
+void CommandServer::serve_once() {
+  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  auto wait = std::chrono::milliseconds(500);
+  if (!pending_.empty()) {
+    auto first = Clock::time_point::max();
+    for (auto& [token, p] : pending_) first = std::min(first, p.answer_by);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(first - Clock::now());
+    wait = std::clamp(left, std::chrono::milliseconds(0), wait);
+  }
+  zmq::poll(items, 2, wait);
+  if (items[0].revents & ZMQ_POLLIN) {
+    // Drain what is there without blocking.
+    for (;;) {
+      Frames frames;
+      if (!zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+      // A request that throws fails alone.
+      try {
+        on_request(std::move(frames));
+      } catch (const std::exception& e) {
+        spdlog::error("a command failed: {}", e.what());
+      }
+    }
+  }
+  if (items[1].revents & ZMQ_POLLIN) {
+    uint64_t n;
+    (void)!read(wake_fd_, &n, sizeof n);
+  }
+  drain_completions();
+  expire(Clock::now());
 }
 
 namespace {

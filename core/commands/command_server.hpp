@@ -54,6 +54,7 @@ class CommandServer {
   };
 
   void run();
+  void serve_once();
   void on_request(Frames frames);
   void submit(Request r, Frames envelope, Clock::time_point received);
   void submit_list(Request r, std::vector<Provider*> targets, uint64_t token, Clock::time_point deadline);

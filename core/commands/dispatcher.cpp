@@ -213,6 +213,10 @@ Reply Dispatcher::answer_inline(const Request& r) const {
       });
     }
     case Op::snapshot: {
+      if (r.provider) {  // as `list` does: a name that is no provider is an error, not an empty answer
+        auto p = resolve(r);
+        if (!p) return error_reply(r.id_json, p.error());
+      }
       const auto snap = view_.snapshot();
       return ok_reply(r.id_json, [&](Writer& w) {
         w.StartObject();
@@ -288,7 +292,13 @@ Reply Dispatcher::create(const Request& r, Provider& p, const CallOptions& o) co
   auto made = p.create_container(*r.spec, o);
   if (!made) return error_reply(r.id_json, made.error());
   if (r.op == Op::run) {
-    if (Status st = p.start(made->id, o); !st) {
+    // The start is a plugin call of its own: never begun after the deadline
+    // (the create took it all), and then, as for a start that failed, what
+    // was made is removed again.
+    Status st = Clock::now() >= o.deadline
+                    ? Status(Code::timeout, "the create took the whole deadline: not started")
+                    : p.start(made->id, o);
+    if (!st) {
       // The start's deadline may be what failed: the clean-up gets its own.
       if (Status rm = p.remove(made->id, true, CallOptions::within(std::chrono::seconds(10), o.stop)); !rm)
         return error_reply(r.id_json, {st.code(), fmt::format("{} (and removing the container {} failed: {})",

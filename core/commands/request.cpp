@@ -148,7 +148,11 @@ Result<Request> parse_request(std::string_view body, std::string& id_json) {
     auto it = doc.FindMember(field);
     if (it == doc.MemberEnd() || it->value.IsNull()) return {};
     if (!it->value.IsString() || it->value.GetStringLength() == 0) return invalid(field, "must be a non-empty string");
-    out.emplace(it->value.GetString(), it->value.GetStringLength());
+    std::string_view v(it->value.GetString(), it->value.GetStringLength());
+    // JSON may spell a NUL (\u0000); C would cut the string there, and the
+    // plugin would act on another name than the one berth ordered ops by.
+    if (v.find('\0') != std::string_view::npos) return invalid(field, "must not contain NUL");
+    out.emplace(v);
     return {};
   };
   for (auto [field, out] : {std::pair{"provider", &r.provider}, {"container", &r.container},

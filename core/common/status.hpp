@@ -25,7 +25,7 @@ enum class Code {
   // Protocol-level codes (never produced by a plugin).
   malformed_request = 100,  // not JSON, or not an object
   unknown_op,               // "op" names no operation
-  missing_field,            // a required field is absent or has the wrong type
+  missing_field,            // a required field is absent (a wrong type is invalid_argument)
   unknown_provider,         // "provider" names no loaded instance
   ambiguous,                // a container ref matches in several providers
   busy,                     // too many requests in flight

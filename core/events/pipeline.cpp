@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <array>
 #include <malloc.h>
+#include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace berth {
 
@@ -36,6 +38,10 @@ struct Pipeline::Track {
   uint64_t generation = 0;  // of the newest list; older results are stale
   std::optional<Clock::time_point> sync_due;
   bool reported = false;  // some up/down was published (polling decides it)
+  // A first list has been applied. Unlike the view's `synced`, which a DOWN
+  // clears (subscribers must know the view may be stale), this stays: the
+  // list after an outage is diffed against what was known before it.
+  bool baseline = false;
 
   // Polling: per container id, when the newest applied observation of it
   // (a list or a status) was taken.
@@ -53,6 +59,15 @@ struct Pipeline::Track {
     std::optional<Clock::time_point> due;
   };
   std::unordered_map<std::string, Change> changing;
+
+  // Change reports queued and not yet taken by the sequencer, guarded by
+  // their own lock (plugin threads add, the sequencer takes): a ref already
+  // in is not queued again, and past `held_max` refs the reports are
+  // dropped for one more list instead, as held events are. What a plugin
+  // reports can therefore never grow the queue without bound.
+  std::mutex inbox_mutex;
+  std::unordered_set<std::string> inbox;
+  bool inbox_overflow = false;
 
   bool polling() const { return !watch_started && can_list; }
 
@@ -98,8 +113,10 @@ bool Pipeline::on_event(Provider& from, Event event) {
   return queue_.push(std::in_place_type<EventItem>, &from, std::move(event));
 }
 
+// Bounded like events (a plugin flapping up and down waits for room): only
+// the results of the sequencer's own requests bypass the bound.
 void Pipeline::on_state(Provider& from, berth_provider_state state, const std::string& reason) {
-  queue_.push_now(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
+  queue_.push(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
 }
 
 void Pipeline::on_op(Provider& from, const OpNotice& notice, const CallOptions& o) {
@@ -118,6 +135,17 @@ void Pipeline::on_op(Provider& from, const OpNotice& notice, const CallOptions& 
 }
 
 void Pipeline::on_changed(Provider& from, std::string ref) {
+  Track& t = track(&from);
+  {
+    std::lock_guard lock(t.inbox_mutex);
+    if (t.inbox_overflow || t.inbox.count(ref)) return;
+    if (t.inbox.size() >= options_.held_max) {
+      t.inbox_overflow = true;
+      ref.clear();  // the item below asks for a list instead
+    } else {
+      t.inbox.insert(ref);
+    }
+  }
   queue_.push_now(ChangedItem{&from, std::move(ref)});
 }
 
@@ -149,9 +177,14 @@ void Pipeline::run() {
     }
     if (!alive) break;
     const auto now = Clock::now();
-    run_due(now);
-    if (now >= next_heartbeat) {
-      publish_heartbeat();
+    try {  // last resort, as for each message above
+      run_due(now);
+      if (now >= next_heartbeat) {
+        publish_heartbeat();
+        next_heartbeat = now + options_.heartbeat;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("sequencer: {}", e.what());
       next_heartbeat = now + options_.heartbeat;
     }
   }
@@ -311,12 +344,13 @@ void Pipeline::handle(ListItem& item) {
     if (polled && !view_.up(p.name()))
       publish_provider_state(t, true, fmt::format("polling every {} ms", t.poll_interval.count()));
     const auto alone = leave_alone(t, item.started, *item.listed);
-    if (view_.synced(p.name())) {
+    if (t.baseline) {
       const auto events = view_.diff(p.name(), *item.listed, alone);
       if (!events.empty() && !polled) ++t.resyncs;
       for (const auto& e : events) publish_event(p, e, polled ? Origin::poll : Origin::resync);
     }
     view_.rebase(p.name(), std::move(*item.listed), alone);
+    t.baseline = true;
     if (polled) t.sync_due = Clock::now() + t.poll_interval;
     // Containers gone from a whole list need no observation time.
     std::erase_if(t.observed, [&](const auto& kv) { return !view_.state_of(p.name(), kv.first).has_value(); });
@@ -343,6 +377,18 @@ void Pipeline::handle(ListItem& item) {
 // reports arrive while it runs (they are merged into one more call after it).
 void Pipeline::handle(ChangedItem& item) {
   Track& t = track(item.provider);
+  {
+    std::lock_guard lock(t.inbox_mutex);
+    if (item.ref.empty()) {  // too many reports: one list tells them all
+      t.inbox_overflow = false;
+      t.inbox.clear();
+      ++t.held_overflows;
+      spdlog::warn("provider {}: more than {} changes reported at once; listing it instead", t.provider->name(),
+                   options_.held_max);
+      return start_sync(t);
+    }
+    t.inbox.erase(item.ref);
+  }
   auto& c = t.changing[item.ref];
   c.recheck = 0;  // a new report restarts the follow-ups
   if (c.asking) {
@@ -390,7 +436,7 @@ void Pipeline::handle(StatusItem& item) {
     if (!item.status && item.status.error().code() != Code::not_found)
       spdlog::warn("provider {}: status of changed {} failed: {}", p.name(), item.ref, item.status.error().message());
   }
-  if (!view_.synced(p.name())) return;  // the first list is the baseline
+  if (!t.baseline) return;  // the first list is the baseline
   if (!item.status) {
     if (item.status.error().code() != Code::not_found) return;  // the next poll will tell
     // Gone: removed by the op (or by someone else).

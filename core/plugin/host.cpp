@@ -47,6 +47,8 @@ berth_status host_emit(berth_host_ctx* ctx, const berth_event* event) noexcept {
   } catch (const std::exception& e) {
     p.logger()->error("event dropped: {}", e.what());
     return BERTH_E_INTERNAL;
+  } catch (...) {  // called from C: nothing may leave
+    return BERTH_E_INTERNAL;
   }
 }
 
@@ -59,6 +61,7 @@ void host_provider_state(berth_host_ctx* ctx, berth_provider_state state, const 
     p.listener().on_state(p, state == BERTH_PROVIDER_UP ? BERTH_PROVIDER_UP : BERTH_PROVIDER_DOWN, why);
   } catch (const std::exception& e) {
     p.logger()->error("provider state report dropped: {}", e.what());
+  } catch (...) {
   }
 }
 
@@ -106,6 +109,7 @@ void host_changed(berth_host_ctx* ctx, const char* ref) noexcept {
     p.listener().on_changed(p, std::move(id));
   } catch (const std::exception& e) {
     p.logger()->error("change report dropped: {}", e.what());
+  } catch (...) {
   }
 }
 

@@ -28,6 +28,9 @@ struct Collector {
     } catch (const std::bad_alloc&) {
       me.refused = Status(Code::internal, "out of memory copying a container");
       return BERTH_SINK_STOP;
+    } catch (...) {  // called from C: nothing may leave
+      me.refused = Status(Code::internal, "a container could not be copied");
+      return BERTH_SINK_STOP;
     }
   }
 };

@@ -154,7 +154,15 @@ void Scheduler::launch(std::vector<TaskPtr>& start, std::vector<TaskPtr>& refuse
         t->why_refused = {Code::timeout, fmt::format("{} was not started before its deadline", t->job.op)};
         if (t->job.refused) t->job.refused(t->why_refused);
       } else {
-        t->job.run(CallOptions{t->job.deadline, stop_.get_token()});
+        // Last resort: a job that throws still gives back its slot and its
+        // container's turn (finish below), and says why it failed.
+        try {
+          t->job.run(CallOptions{t->job.deadline, stop_.get_token()});
+        } catch (const std::exception& e) {
+          spdlog::error("{}: the call failed: {}", t->job.op, e.what());
+          t->why_refused = {Code::internal, fmt::format("{} failed inside berthd: {}", t->job.op, e.what())};
+          if (t->job.refused) t->job.refused(t->why_refused);
+        }
       }
       finish(t);
     };

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <thread>
 
 namespace {
@@ -238,6 +240,32 @@ TEST_F(ProxmoxE2E, TheApiBecomingUnreachableIsProviderDownThenUp) {
   EXPECT_EQ(error_code(R"({"op":"list","provider":"pve"})"), "unavailable");
   sim_->control("POST", "clear_faults");
   ASSERT_TRUE(providers.next_matching("provider/pve/up", 3s));
+}
+
+// What changed while the API could not be reached is published once it can
+// be again: the list after the outage is diffed against the view from
+// before it (protocol.md §3), not taken as a new baseline.
+TEST_F(ProxmoxE2E, ChangesDuringAnOutageArePublishedWhenTheApiComesBack) {
+  start("");
+  ASSERT_TRUE(wait_up());
+  Subscriber sub(zmq_, daemon_->events_endpoint());
+  ASSERT_TRUE(sub.wait_connected());
+  sim_->control("POST", "fault", R"({"path_regex":"^/nodes","status":595,"reason":"Connection refused","count":-1})");
+  ASSERT_TRUE(sub.next_matching("provider/pve/down", 3s));
+  sim_->control("POST", "guest/201", R"({"status":"running"})");  // batch started meanwhile
+  sim_->control("DELETE", "guest/102");                            // db removed meanwhile
+  sim_->control("POST", "clear_faults");
+  std::map<std::string, std::string> seen;  // type -> container name
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until && seen.size() < 2) {
+    auto m = sub.next_matching("container/pve/", 500ms);
+    if (m) seen[m->body["type"].GetString()] = m->body["container"]["name"].GetString();
+  }
+  EXPECT_EQ(seen["started"], "batch");
+  EXPECT_EQ(seen["destroyed"], "db");
+  auto st = call(R"({"op":"snapshot"})");
+  for (const auto& c : st["result"]["providers"]["pve"]["containers"].GetArray())
+    EXPECT_STRNE(c["name"].GetString(), "db") << "the removed guest is gone from berthd's view too";
 }
 
 }  // namespace

@@ -162,3 +162,59 @@ TEST(Request, InlineOpsAreTheOnesWithoutPluginCalls) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+
+TEST(Request, ANulInsideANameIsInvalidNotCut) {
+  std::string id;
+  auto r = parse_request(R"({"op":"stop","container":"web\u0000db"})", id);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::invalid_argument);
+  EXPECT_NE(r.error().message().find("container"), std::string::npos);
+}
+
+TEST(Request, CreateAndRunNeedASpecAndItsImage) {
+  std::string id;
+  EXPECT_EQ(parse_request(R"({"op":"create"})", id).error().code(), Code::missing_field);
+  EXPECT_EQ(parse_request(R"({"op":"run","spec":{}})", id).error().code(), Code::missing_field);
+  auto ok = parse_request(R"({"op":"run","spec":{"image":"busybox","name":"a-1","command":["sh","-c","x"],
+      "env":{"A":"1"},"mounts":[{"source":"/s","destination":"/d","read_only":true}],"cpus":1.5,
+      "pull":"never","ulimits":{"nofile":{"soft":1,"hard":2}}}})", id);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_FALSE(ok->container) << "create/run name no existing container";
+  EXPECT_EQ(ok->spec->image, "busybox");
+  EXPECT_EQ(ok->spec->nano_cpus, 1500000000);
+  EXPECT_EQ(ok->spec->pull, BERTH_PULL_NEVER);
+  EXPECT_TRUE(ok->spec->mounts.at(0).read_only);
+  EXPECT_EQ(ok->spec->ulimits.at(0).hard, 2);
+}
+
+TEST(Request, AMalformedSpecNamesItsField) {
+  std::string id;
+  for (const auto& [spec, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"image":"x","name":"-bad"})", "spec.name"},
+           {R"({"image":"x","env":{"A=B":"1"}})", "spec.env"},
+           {R"({"image":"x","mounts":[{"source":"rel","destination":"/d"}]})", "spec.mounts"},
+           {R"({"image":"x","cpus":-1})", "spec.cpus"},
+           {R"({"image":"x","pull":"sometimes"})", "spec.pull"},
+           {R"({"image":"x","aliases":["a"]})", "spec.aliases"},
+           {R"({"image":"x","ulimits":{"nofile":{"soft":3,"hard":2}}})", "spec.ulimits"},
+           {R"({"image":"x","memory":"lots"})", "spec.memory"},
+           {R"({"image":"x\u0000y"})", "spec.image"}}) {
+    auto r = parse_request(R"({"op":"create","spec":)" + spec + "}", id);
+    ASSERT_FALSE(r) << spec;
+    EXPECT_EQ(r.error().code(), Code::invalid_argument) << spec;
+    EXPECT_NE(r.error().message().find(field), std::string::npos) << spec << ": " << r.error().message();
+  }
+}
+
+TEST(Request, RemoveTakesForceAsABoolean) {
+  std::string id;
+  auto r = parse_request(R"({"op":"remove","container":"web","force":true})", id);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->force);
+  EXPECT_EQ(parse_request(R"({"op":"remove","container":"web","force":"yes"})", id).error().code(),
+            Code::invalid_argument);
+}
+
+}  // namespace berth

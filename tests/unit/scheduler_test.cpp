@@ -269,6 +269,23 @@ TEST_F(SchedulerTest, AReadOvertakesQueuedLifecycleOps) {
   EXPECT_FALSE(journal_.ran("stop-db"));
 }
 
+// A job that throws (a bug, or memory running out) gives back its slot and
+// its container's turn, and its caller hears why.
+TEST_F(SchedulerTest, AJobThatThrowsFreesItsSlotAndItsContainer) {
+  auto& s = make(1);
+  auto bad = lifecycle(*a_, "start", "web");
+  bad.run = [](const berth::CallOptions&) { throw std::runtime_error("boom"); };
+  submit_ok(std::move(bad));
+  submit_ok(lifecycle(*a_, "stop", "web"));
+  journal_.release_all();
+  EXPECT_TRUE(journal_.wait_finished_count(1)) << "the next op on web still runs";
+  EXPECT_TRUE(journal_.ran("stop"));
+  ASSERT_TRUE(journal_.wait_refused("start"));
+  EXPECT_EQ(journal_.refusal("start")->status.code(), berth::Code::internal);
+  EXPECT_NE(journal_.refusal("start")->status.message().find("boom"), std::string::npos);
+  EXPECT_EQ(s.load(*a_).running, 0u);
+}
+
 // ---------------------------------------------------- per-container order
 
 TEST_F(SchedulerTest, LifecycleOpsOnOneContainerRunOneAtATimeInArrivalOrder) {

@@ -439,7 +439,8 @@ typedef struct berth_host {
    * live event stream again (UP). Publish missed events you can replay
    * BEFORE reporting UP: on every DOWN->UP transition the host lists the
    * instance and publishes what still differs from its view (a container that
-   * died while nobody watched gets its `exited`), exactly once. Any thread. */
+   * died while nobody watched gets its `exited`), exactly once. Any thread;
+   * like emit, it waits while the host's queue is full. */
   void (*provider_state)(berth_host_ctx *ctx, berth_provider_state state,
                          const char *reason);
 
@@ -484,7 +485,9 @@ typedef struct berth_host {
    * only after its container's start event), so the host asks twice more,
    * 250 ms and then a second after the answer.
    * For engines whose events are coarser than berth's, so that the plugin
-   * keeps no state to diff. Any thread, while watching. Never blocks. */
+   * keeps no state to diff. Any thread, while watching. Never blocks: a
+   * ref already reported and not yet asked is not queued again, and past
+   * the host's bound on waiting reports the host lists the instance instead. */
   void (*changed)(berth_host_ctx *ctx, const char *ref);
 } berth_host;
 

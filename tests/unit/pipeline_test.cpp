@@ -1,0 +1,117 @@
+// The sequencer's handling of change reports (host->changed): a report
+// becomes a status and a published difference; a flood of reports never
+// grows the queue past its bound.
+#include "events/pipeline.hpp"
+#include "plugin/plugin.hpp"
+#include "sched/scheduler.hpp"
+#include "sched/threads.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <thread>
+
+namespace {
+
+using namespace berth;
+using namespace std::chrono_literals;
+
+class Recorder : public EventSink {
+ public:
+  void container_event(std::string_view, const Event& e, uint64_t, berth_state, Origin o) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back({e, o});
+    cv_.notify_all();
+  }
+  void provider_state(std::string_view, std::string_view, bool, std::string_view, uint64_t) override {}
+  // An event of `type` for `name`, from `origin` (any when nullopt).
+  bool wait_for(berth_event_type type, const std::string& name, std::optional<Origin> origin,
+                std::chrono::milliseconds t) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, t, [&] {
+      for (const auto& [e, o] : events_)
+        if (e.type == type && e.container_name == name && (!origin || o == *origin)) return true;
+      return false;
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::pair<Event, Origin>> events_;
+};
+
+// Hands the pipeline everything but op notices: the status berthd asks
+// after an op on a polled provider would publish the change before the
+// report under test could.
+class WithoutOpNotices : public ProviderListener {
+ public:
+  explicit WithoutOpNotices(ProviderListener& to) : to_(to) {}
+  bool on_event(Provider& p, Event e) override { return to_.on_event(p, std::move(e)); }
+  void on_state(Provider& p, berth_provider_state s, const std::string& r) override { to_.on_state(p, s, r); }
+  void on_changed(Provider& p, std::string ref) override { to_.on_changed(p, std::move(ref)); }
+
+ private:
+  ProviderListener& to_;
+};
+
+class PipelineChanges : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto plugin = Plugin::load(BERTH_TEST_PLUGIN_DIR "/sim.so");
+    ASSERT_TRUE(plugin) << plugin.error().message();
+    scheduler_.emplace(threads_, Scheduler::Options{});
+    Pipeline::Options o;
+    o.held_max = 100;
+    pipeline_.emplace(recorder_, view_, *scheduler_, o);
+    // Polled (no watch): nothing but our reports and the polls publishes.
+    listener_.emplace(*pipeline_);
+    auto p = Provider::create(*plugin, "sim", R"({"disable":["watch"]})", *listener_);
+    ASSERT_TRUE(p) << p.error().message();
+    provider_ = std::move(*p);
+    scheduler_->add_provider(*provider_, 4);
+    pipeline_->add_provider(*provider_, 1h);  // one list, then only what we report
+    pipeline_->start();
+    for (int i = 0; i < 500 && !view_.synced("sim"); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(view_.synced("sim"));
+  }
+  void TearDown() override {
+    scheduler_->shutdown();
+    if (provider_) scheduler_->wait_idle(*provider_, Clock::now() + 10s);
+    pipeline_->stop();
+    provider_.reset();
+  }
+
+  Threads threads_;
+  std::optional<Scheduler> scheduler_;
+  StateView view_;
+  Recorder recorder_;
+  std::optional<Pipeline> pipeline_;
+  std::optional<WithoutOpNotices> listener_;
+  std::unique_ptr<Provider> provider_;
+};
+
+// sim.so's stop emits nothing while it is not watched: only the report
+// (and the status berthd asks for it) can tell.
+TEST_F(PipelineChanges, AReportedChangeIsAskedForAndItsDifferencePublished) {
+  ASSERT_TRUE(provider_->stop("web", std::nullopt, 1, CallOptions::within(5s)));
+  pipeline_->on_changed(*provider_, "web");
+  EXPECT_TRUE(recorder_.wait_for(BERTH_EVENT_EXITED, "web", Origin::engine, 5s));
+  EXPECT_EQ(view_.state_of("sim", "5e1f0c0a11ce"), BERTH_STATE_STOPPED);
+}
+
+TEST_F(PipelineChanges, AFloodOfReportsStaysWithinTheBoundAndEndsInOneList) {
+  // Many distinct refs, many times each, faster than anything is asked.
+  for (int round = 0; round < 20; ++round)
+    for (int i = 0; i < 1000; ++i) pipeline_->on_changed(*provider_, "flood-" + std::to_string(i));
+  EXPECT_LE(pipeline_->stats().queue_depth, 101u) << "at most held_max refs and one 'list instead'";
+  // Nothing was lost on the way: a real change among the flood is published,
+  // by the list the overflow asked for (origin poll) or by its own report
+  // (engine), whichever the sequencer reached first.
+  ASSERT_TRUE(provider_->stop("web", std::nullopt, 1, CallOptions::within(5s)));
+  pipeline_->on_changed(*provider_, "web");
+  EXPECT_TRUE(recorder_.wait_for(BERTH_EVENT_EXITED, "web", std::nullopt, 10s));
+  EXPECT_GE(pipeline_->provider_stats(*provider_).held_overflows, 1u);
+}
+
+}  // namespace
