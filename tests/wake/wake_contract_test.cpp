@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include <csignal>
+#include <filesystem>
 #include <regex>
 
 namespace berth::wake_test {
@@ -40,7 +41,8 @@ std::string sim_config() {
 }
 
 // Waits until berthd's snapshot says each provider has its baseline.
-bool wait_synced(zmq::context_t& zmq, const BerthdProcess& d, const std::vector<std::string>& providers) {
+bool wait_synced(zmq::context_t& zmq, const BerthdProcess& d, const std::vector<std::string>& providers,
+                 std::chrono::milliseconds timeout = 20s) {
   Client c(zmq, d.commands_endpoint());
   return eventually(
       [&] {
@@ -51,7 +53,7 @@ bool wait_synced(zmq::context_t& zmq, const BerthdProcess& d, const std::vector<
           if (!p.HasMember(name.c_str()) || !p[name.c_str()]["synced"].GetBool()) return false;
         return true;
       },
-      20s);
+      timeout);
 }
 
 rapidjson::Document json(const std::string& body) {
@@ -398,6 +400,60 @@ TEST(WakeContractAlone, AProviderThatSyncsAfterBerthWakeStartedIsFollowed) {
       << "berth-wake never learnt the late provider's containers: " << r.describe() << "\n" << wake.output();
   r = http_get(wake.port(), "/api/strategies/blocking?names=tardy", 20s);
   EXPECT_EQ(r.status, 200) << r.describe();
+}
+
+// berthd killed and restarted at the same endpoints while a session runs;
+// the new daemon's provider takes 1.5 s to list its containers. berth-wake
+// keeps what it knows until the provider is synced: the app stays served
+// (no 404 while the list is under way), and its session is the one the
+// requests made (it stops at its end, it is not adopted afresh).
+TEST(WakeContractAlone, BerthdRestartWhileItsProviderListsKeepsTheSession) {
+  const std::string rt = make_temp_dir();
+  auto config = [&](const char* state, int latency) {
+    return fmt::format(R"({{"heartbeat_ms": 200, "events_endpoint": "ipc://{0}/events.sock",
+      "commands_endpoint": "ipc://{0}/commands.sock", "providers": [
+      {{"name": "late", "plugin": "{1}", "config": {{"op_latency_ms": {2}, "containers": [
+        {{"id": "4ee90001", "name": "keeper", "state": "{3}", "labels": {{"sablier.enable": "true"}}}}]}}}}]}})",
+                       rt, plugin_path("sim"), latency, state);
+  };
+  auto d = std::make_unique<BerthdProcess>(config("stopped", 100));
+  ASSERT_TRUE(d->ready()) << d->output();
+  zmq::context_t zmq(1);
+  ASSERT_TRUE(wait_synced(zmq, *d, {"late"}));
+  WakeProcess wake({{"ipc://" + rt + "/commands.sock", "ipc://" + rt + "/events.sock"}},
+                   {"--log-level", "debug", "--session-duration", "1h"}, rt + "/berth-wake.log");
+  ASSERT_TRUE(wake.ready()) << wake.output();
+  const std::string ask = "/api/strategies/blocking?names=keeper&session_duration=3s&timeout=10s";
+  HttpReply r;
+  ASSERT_TRUE(eventually([&] { return (r = http_get(wake.port(), ask, 15s)).status == 200; }, 10s))
+      << r.describe() << wake.output();
+
+  // Killed (no "stopping" message); the container runs on meanwhile.
+  kill(d->pid(), SIGKILL);
+  ASSERT_TRUE(d->wait_exit(5s));
+  d = std::make_unique<BerthdProcess>(config("running", 1500));
+  ASSERT_TRUE(d->ready()) << d->output();
+  std::vector<std::string> answers;
+  bool synced = false;
+  while (!synced) {
+    r = http_get(wake.port(), ask, 15s);
+    if (r.status != 200) answers.push_back(r.describe());
+    synced = wait_synced(zmq, *d, {"late"}, 100ms);
+  }
+  EXPECT_TRUE(answers.empty()) << answers.size() << " requests were not served while the provider listed; the first:\n"
+                               << answers.front() << "\n" << wake.output();
+  // The session the requests made ends ~3 s after the last one (stop: 1.5 s).
+  Client c(zmq, d->commands_endpoint());
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = c.call(R"({"op":"status","container":"keeper"})");
+        return s.IsObject() && s["ok"].GetBool() && std::string(s["result"]["state"].GetString()) == "stopped";
+      },
+      15s))
+      << "keeper was not stopped at the end of its session:\n" << wake.output();
+  d.reset();
+  std::error_code ec;
+  if (!std::getenv("BERTH_KEEP_TEST_DIRS")) std::filesystem::remove_all(rt, ec);
 }
 
 // Last: it stops the suite's berth-wake.
