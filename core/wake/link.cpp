@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 // the daemon (or the way to it) is gone.
 constexpr auto kSilence = 5s;
 constexpr size_t kEarlyMax = 100000;  // events buffered while a snapshot is out
+constexpr const char* kListing = "a provider is listing its containers";
 
 std::string_view text(const rapidjson::Value& o, const char* key) {
   if (!o.IsObject()) return {};
@@ -162,14 +163,18 @@ void Link::on_event(std::string_view topic, std::string_view body) {
   if (kind == "heartbeat") {
     // A heartbeat carries the last seq published: behind us means a new
     // daemon, ahead of us a gap.
-    if (seq != seq_) request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
-    else set_up(true);
+    if (seq != seq_) return request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
+    set_up(true);
+    // A provider's first list (its baseline) is published as no event:
+    // only a snapshot taken once it is synced has its containers.
+    if (listing_) request_snapshot(kListing);
     return;
   }
   if (seq <= seq_) return;  // the snapshot has it (a restarted daemon shows in its heartbeat)
   if (seq != seq_ + 1) return request_snapshot("missed events");
   seq_ = seq;
   if (kind == "container") apply(d);
+  else if (kind == "provider" && text(d, "state") == "up") listing_ = true;  // its list follows
 }
 
 void Link::apply(const rapidjson::Value& event) {
@@ -186,7 +191,8 @@ void Link::request_snapshot(const char* why) {
   if (snapshot_pending_ || stopped_) return;
   snapshot_pending_ = true;
   early_.clear();
-  if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
+  if (std::string_view(why) == kListing) spdlog::debug("berthd {}: {}; taking a snapshot", endpoints_.events, why);
+  else if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
   command(R"({"op":"snapshot"})", 10s, [this](const Status& st, const rapidjson::Value* result) {
     if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq")) {
       // Not there (yet): the silence timer asks again.
@@ -199,6 +205,15 @@ void Link::request_snapshot(const char* why) {
       for (auto& provider : p->value.GetObject())
         if (auto cs = provider.value.FindMember("containers"); cs != provider.value.MemberEnd() && cs->value.IsArray())
           for (auto& c : cs->value.GetArray()) all.push_back(observed_from(provider.name.GetString(), c));
+    // Up but not synced: listing now; snapshot again once it is (heartbeats).
+    listing_ = false;
+    if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
+      for (auto& provider : p->value.GetObject()) {
+        auto up = provider.value.FindMember("up"), synced = provider.value.FindMember("synced");
+        if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool() &&
+            synced != provider.value.MemberEnd() && synced->value.IsBool() && !synced->value.GetBool())
+          listing_ = true;
+      }
     seq_ = (*result)["seq"].GetUint64();
     listener_.on_snapshot(index_, std::move(all));
     snapshot_pending_ = false;

@@ -93,6 +93,7 @@ class Link {
   // The snapshot + seq rule.
   bool snapshot_pending_ = false;
   uint64_t seq_ = 0;  // the last applied
+  bool listing_ = false;  // a provider is up but its baseline list is not in our view yet
   std::deque<std::pair<std::string, std::string>> early_;  // events that arrived before the snapshot
 
   uint64_t next_id_ = 1;
