@@ -146,6 +146,24 @@ void Link::set_up(bool up) {
 
 void Link::on_event(std::string_view topic, std::string_view body) {
   arm_silence();
+  if (topic == "daemon/stopping") {
+    // Its last message: a snapshot asked of it now would never be answered
+    // (and one under way will not be), so none is taken until the next
+    // daemon speaks.
+    spdlog::info("berthd {}: stopping; waiting for it to come back", endpoints_.events);
+    set_up(false);
+    if (snapshot_pending_) {
+      ++snapshot_generation_;  // its answer, if any, is ignored
+      snapshot_pending_ = false;
+      early_.clear();
+    }
+    restarting_ = true;
+    return;
+  }
+  if (restarting_) {
+    restarting_ = false;
+    request_snapshot("berthd restarted");
+  }
   if (snapshot_pending_) {
     if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
     return;
@@ -155,11 +173,6 @@ void Link::on_event(std::string_view topic, std::string_view body) {
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
   const uint64_t seq = d["seq"].GetUint64();
   const std::string_view kind = text(d, "kind");
-  if (kind == "stopping") {
-    set_up(false);
-    request_snapshot("berthd stopping");
-    return;
-  }
   if (kind == "heartbeat") {
     // A heartbeat carries the last seq published: behind us means a new
     // daemon, ahead of us a gap.
@@ -193,7 +206,9 @@ void Link::request_snapshot(const char* why) {
   early_.clear();
   if (std::string_view(why) == kListing) spdlog::debug("berthd {}: {}; taking a snapshot", endpoints_.events, why);
   else if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
-  command(R"({"op":"snapshot"})", 10s, [this](const Status& st, const rapidjson::Value* result) {
+  command(R"({"op":"snapshot"})", 10s, [this, generation = ++snapshot_generation_](const Status& st,
+                                                                                   const rapidjson::Value* result) {
+    if (generation != snapshot_generation_) return;  // abandoned: its daemon stopped
     if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq")) {
       // Not there (yet): the silence timer asks again.
       snapshot_pending_ = false;

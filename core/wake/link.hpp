@@ -94,6 +94,8 @@ class Link {
   bool snapshot_pending_ = false;
   uint64_t seq_ = 0;  // the last applied
   bool listing_ = false;  // a provider is up but its baseline list is not in our view yet
+  bool restarting_ = false;  // berthd said it is stopping: the next message is a new daemon's
+  uint64_t snapshot_generation_ = 0;  // the snapshot under way (an older answer is ignored)
   std::deque<std::pair<std::string, std::string>> early_;  // events that arrived before the snapshot
 
   uint64_t next_id_ = 1;
