@@ -380,7 +380,7 @@ Instance& Instances::upsert(int daemon, const Observed& c, bool& created) {
   return i;
 }
 
-void Instances::on_snapshot(int daemon, std::vector<Observed> containers) {
+void Instances::on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) {
   std::set<std::string> seen;
   for (const auto& c : containers) {
     const WakeStatus before = status_before(daemon, c);
@@ -400,8 +400,10 @@ void Instances::on_snapshot(int daemon, std::vector<Observed> containers) {
     changed(i, before, {});
   }
   std::vector<std::string> gone;
+  // A provider still listing (a restarted berthd's) is absent, not empty:
+  // its containers keep what was known of them, sessions included.
   for (const auto& [key, i] : instances_)
-    if (i->daemon == daemon && !seen.count(key)) gone.push_back(key);
+    if (i->daemon == daemon && !seen.count(key) && !unsynced.count(i->provider)) gone.push_back(key);
   for (const auto& key : gone) remove(key);
   synced_.insert(daemon);
   for (auto& [key, i] : instances_) wake(*i);

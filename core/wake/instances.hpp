@@ -98,7 +98,7 @@ class Instances final : public LinkListener {
   bool all_links_up() const;
 
   // LinkListener
-  void on_snapshot(int daemon, std::vector<Observed> containers) override;
+  void on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) override;
   void on_change(int daemon, const Observed& c, std::string_view type) override;
   void on_gone(int daemon, const std::string& provider, const std::string& id) override;
   void on_link(int daemon, bool up) override;

@@ -220,17 +220,19 @@ void Link::request_snapshot(const char* why) {
       for (auto& provider : p->value.GetObject())
         if (auto cs = provider.value.FindMember("containers"); cs != provider.value.MemberEnd() && cs->value.IsArray())
           for (auto& c : cs->value.GetArray()) all.push_back(observed_from(provider.name.GetString(), c));
-    // Up but not synced: listing now; snapshot again once it is (heartbeats).
+    // Not synced: its containers are not in the snapshot (yet). Up but not
+    // synced: listing now; snapshot again once it is (heartbeats).
     listing_ = false;
+    std::set<std::string> unsynced;
     if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
       for (auto& provider : p->value.GetObject()) {
         auto up = provider.value.FindMember("up"), synced = provider.value.FindMember("synced");
-        if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool() &&
-            synced != provider.value.MemberEnd() && synced->value.IsBool() && !synced->value.GetBool())
-          listing_ = true;
+        if (synced == provider.value.MemberEnd() || !synced->value.IsBool() || synced->value.GetBool()) continue;
+        unsynced.insert(provider.name.GetString());
+        if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool()) listing_ = true;
       }
     seq_ = (*result)["seq"].GetUint64();
-    listener_.on_snapshot(index_, std::move(all));
+    listener_.on_snapshot(index_, std::move(all), unsynced);
     snapshot_pending_ = false;
     set_up(true);
     // What arrived meanwhile, in order; the snapshot covers seq <= seq_.

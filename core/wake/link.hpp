@@ -22,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,9 @@ struct Observed {
 class LinkListener {
  public:
   virtual ~LinkListener() = default;
-  // A full view of the daemon: everything not in it is gone.
-  virtual void on_snapshot(int daemon, std::vector<Observed> containers) = 0;
+  // A full view of the daemon: everything not in it is gone, except the
+  // containers of providers it has no list of yet (`unsynced`).
+  virtual void on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) = 0;
   // One container changed (event `type` as berth names it: "started", ...).
   virtual void on_change(int daemon, const Observed& c, std::string_view type) = 0;
   virtual void on_gone(int daemon, const std::string& provider, const std::string& id) = 0;
