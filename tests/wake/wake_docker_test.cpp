@@ -405,6 +405,22 @@ TEST_F(WakeDocker, ADependencyStartsFirstAndStopsLast) {
       << "the dependency stops after its dependent" << context();
 }
 
+// Ready = running and healthy when it has a healthcheck: the blocking
+// answer waits for Docker's own verdict.
+TEST_F(WakeDocker, AnAppWithAHealthcheckIsReadyWhenHealthy) {
+  ASSERT_NO_FATAL_FAILURE(start_all());
+  const int app_port = free_port();
+  const std::string app =
+      make_app("healthy", app_port, "",
+               fmt::format("--health-cmd 'busybox wget -q -O /dev/null http://127.0.0.1:{}/' --health-interval 300ms",
+                           app_port));
+  ASSERT_TRUE(wait_known(app));
+  const HttpReply r = http_get(wake_->port(), "/api/strategies/blocking?names=" + app + "&timeout=20s", 30s);
+  const std::string health = docker("inspect -f '{{.State.Health.Status}}' " + app);
+  EXPECT_EQ(r.status, 200) << r.describe() << context();
+  EXPECT_EQ(health, "healthy") << "answered ready before Docker found it healthy" << context();
+}
+
 TEST_F(WakeDocker, UnknownNameIs404ProblemJson) {
   ASSERT_NO_FATAL_FAILURE(start_all());
   const HttpReply r = http_get(wake_->port(), "/api/strategies/blocking?names=berth-wake-nobody-here");
