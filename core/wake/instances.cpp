@@ -49,6 +49,7 @@ WakeStatus Instance::status() const {
   if (stopping) return WakeStatus::not_ready;
   if (running) {
     // Ready = running, and healthy if it has a healthcheck.
+    if (health.empty() && health_probe) return WakeStatus::starting;  // has it one?
     if (health.empty() || health == "healthy") return WakeStatus::ready;
     return health == "starting" ? WakeStatus::starting : WakeStatus::not_ready;
   }
@@ -297,6 +298,30 @@ void Instances::wake(Instance& i) {
              });
 }
 
+// A container whose health was never reported (created and never started,
+// or listed while stopped: Docker's list says nothing of a stopped
+// container's healthcheck) may still have a healthcheck; its `started` event
+// does not say. Until berthd's inspect answers, it is not ready.
+void Instances::probe_health(Instance& i) {
+  Link* l = link(i.daemon);
+  if (l == nullptr) return;
+  i.health_probe = true;
+  l->command(fmt::format(R"({{"op":"inspect","provider":{},"container":{}}})", json_string(i.provider),
+                         json_string(i.id)),
+             10s, [this, key = i.key](const Status& st, const rapidjson::Value* result) {
+               auto it = instances_.find(key);
+               if (it == instances_.end()) return;
+               Instance& x = *it->second;
+               const WakeStatus before = x.status();
+               x.health_probe = false;
+               // A health event that came first is newer than this answer.
+               if (st && result != nullptr && result->IsObject() && x.health.empty())
+                 if (auto h = result->FindMember("health"); h != result->MemberEnd() && h->value.IsString())
+                   x.health = h->value.GetString();
+               changed(x, before, {});
+             });
+}
+
 void Instances::adopt_or_stop(Instance& i) {
   if (!i.managed || i.in_session || i.starting) return;
   if (settings_.adopt) {
@@ -416,6 +441,7 @@ void Instances::on_change(int daemon, const Observed& c, std::string_view type) 
   Instance& i = upsert(daemon, c, created);
   if (type == "health") i.health = c.health;
   else if (type == "started" && !i.health.empty()) i.health = "starting";  // a fresh start is checked anew
+  else if (type == "started" && i.managed) probe_health(i);  // never checked yet: has it a healthcheck?
   if (created && i.managed) emit("created", i);
   const bool up = i.state == BERTH_STATE_RUNNING;
   if ((type == "started" || type == "unpaused") && up) adopt_or_stop(i);

@@ -51,6 +51,7 @@ struct Instance {
   bool managed = false;
   berth_state state = BERTH_STATE_UNKNOWN;
   std::string health;  // "" = no healthcheck
+  bool health_probe = false;  // just started with no health known: asking berthd whether it has a healthcheck
 
   bool in_session = false;
   Clock::time_point expires{};
@@ -108,6 +109,7 @@ class Instances final : public LinkListener {
   Instance& upsert(int daemon, const Observed& c, bool& created);
   WakeStatus status_before(int daemon, const Observed& c);
   void wake(Instance& i);
+  void probe_health(Instance& i);
   void stop_now(Instance& i, const char* why);
   void arm(Instance& i);
   void expire(Instance& i);
