@@ -311,9 +311,24 @@ TEST_F(WakeProxy, CaddyForwardAuthServesTheFirstRequest) {
 
 // ------------------------------------------------------------ semantics
 
+// berthd's count of `op` commands answered (its Prometheus endpoint).
+int commands_answered(int metrics_port, const std::string& op) {
+  const HttpReply m = http_get(metrics_port, "/metrics");
+  int n = 0;
+  const std::string key = "berth_commands_total{op=\"" + op + "\",";
+  for (size_t at = 0; (at = m.body.find(key, at)) != std::string::npos; ++at) {
+    const size_t eol = m.body.find('\n', at);
+    const size_t space = m.body.rfind(' ', eol);
+    n += std::atoi(m.body.c_str() + space + 1);
+  }
+  return n;
+}
+
 TEST_F(WakeDocker, TwentyConcurrentFirstRequestsStartItOnce) {
   BERTH_REQUIRE_FILE(kNginx, "nginx");
-  ASSERT_NO_FATAL_FAILURE(start_all());
+  const int metrics = free_port();
+  ASSERT_NO_FATAL_FAILURE(start_berthd(fmt::format(R"("metrics_listen": "127.0.0.1:{}",)", metrics)));
+  ASSERT_NO_FATAL_FAILURE(start_wake());
   const int app_port = free_port();
   const std::string app = make_app("herd", app_port);
   ASSERT_TRUE(wait_known(app));
@@ -338,6 +353,9 @@ TEST_F(WakeDocker, TwentyConcurrentFirstRequestsStartItOnce) {
   EXPECT_EQ(served, 20);
   EXPECT_EQ(events_->count(app, "started"), 1u) << context();
   EXPECT_EQ(docker_event_count(app, "start", since_), 1) << context();
+  // And berth-wake sent berthd one start command (not one per request, nor
+  // a second one when the command's answer overtakes the 'started' event).
+  EXPECT_EQ(commands_answered(metrics, "start"), 1) << http_get(metrics, "/metrics").body << context();
 }
 
 TEST_F(WakeDocker, TheSessionEndsWithOneStop) {
