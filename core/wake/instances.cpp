@@ -274,7 +274,7 @@ void Instances::wake(Instance& i) {
     }
     waiting_for_deps = waiting_for_deps || !d->ready();
   }
-  if (waiting_for_deps || i.ready() || i.starting || i.stopping) return;
+  if (waiting_for_deps || i.ready() || i.starting || i.stopping || i.started_unseen) return;
   if (i.state == BERTH_STATE_RUNNING) return;  // running, not healthy yet: wait
   Link* l = link(i.daemon);
   if (l == nullptr || !l->up()) return;  // woken again when the link is back
@@ -284,7 +284,7 @@ void Instances::wake(Instance& i) {
   const auto wait = std::chrono::milliseconds(i.routing.idle.wake_timeout_ms.value_or(60000) + 30000);
   l->command(fmt::format(R"({{"op":"{}","provider":{},"container":{}}})", op, json_string(i.provider),
                          json_string(i.id)),
-             wait, [this, key = i.key, op](const Status& st, const rapidjson::Value*) {
+             wait, [this, key = i.key, op, seen = i.state_events](const Status& st, const rapidjson::Value*) {
                auto it = instances_.find(key);
                if (it == instances_.end()) return;
                Instance& x = *it->second;
@@ -293,6 +293,8 @@ void Instances::wake(Instance& i) {
                if (!st) {
                  x.error = fmt::format("instance {} failed: {}", op, st.message());
                  spdlog::warn("{}: {}", x.name, x.error);
+               } else if (x.state_events == seen) {
+                 x.started_unseen = true;  // done, and its event is still on its way
                }
                changed(x, before, {});
              });
@@ -412,6 +414,8 @@ void Instances::on_snapshot(int daemon, std::vector<Observed> containers, const 
     bool created = false;
     Instance& i = upsert(daemon, c, created);
     i.health = c.health;
+    ++i.state_events;
+    i.started_unseen = false;  // the snapshot has it
     seen.insert(i.key);
     if (created && i.managed) emit("created", i);
     // What happened while nobody watched: a session whose container was
@@ -439,6 +443,10 @@ void Instances::on_change(int daemon, const Observed& c, std::string_view type) 
   const WakeStatus before = status_before(daemon, c);
   bool created = false;
   Instance& i = upsert(daemon, c, created);
+  if (type == "started" || type == "unpaused" || type == "exited" || type == "paused") {
+    ++i.state_events;
+    i.started_unseen = false;
+  }
   if (type == "health") i.health = c.health;
   else if (type == "started" && !i.health.empty()) i.health = "starting";  // a fresh start is checked anew
   else if (type == "started" && i.managed) probe_health(i);  // never checked yet: has it a healthcheck?

@@ -58,6 +58,10 @@ struct Instance {
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool want_up = false;            // a request wants it ready
   bool starting = false, stopping = false;  // our op in flight
+  // Our start/unpause was answered before any state event arrived: its
+  // event is on its way, so it is not started again meanwhile.
+  bool started_unseen = false;
+  uint64_t state_events = 0;       // state events (and snapshots) seen, to tell that
   std::string error;               // of our last failed op
 
   WakeStatus status() const;
