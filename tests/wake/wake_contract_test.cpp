@@ -7,7 +7,6 @@
 #include <rapidjson/document.h>
 
 #include <csignal>
-#include <filesystem>
 #include <regex>
 
 namespace berth::wake_test {
@@ -408,7 +407,8 @@ TEST(WakeContractAlone, AProviderThatSyncsAfterBerthWakeStartedIsFollowed) {
 // (no 404 while the list is under way), and its session is the one the
 // requests made (it stops at its end, it is not adopted afresh).
 TEST(WakeContractAlone, BerthdRestartWhileItsProviderListsKeepsTheSession) {
-  const std::string rt = make_temp_dir();
+  const ScopedDir dir;
+  const std::string& rt = dir.path;
   auto config = [&](const char* state, int latency) {
     return fmt::format(R"({{"heartbeat_ms": 200, "events_endpoint": "ipc://{0}/events.sock",
       "commands_endpoint": "ipc://{0}/commands.sock", "providers": [
@@ -452,8 +452,6 @@ TEST(WakeContractAlone, BerthdRestartWhileItsProviderListsKeepsTheSession) {
       15s))
       << "keeper was not stopped at the end of its session:\n" << wake.output();
   d.reset();
-  std::error_code ec;
-  if (!std::getenv("BERTH_KEEP_TEST_DIRS")) std::filesystem::remove_all(rt, ec);
 }
 
 // Last: it stops the suite's berth-wake.

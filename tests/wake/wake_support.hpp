@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -44,6 +45,16 @@ int replace_all(std::string& s, const std::string& from, const std::string& to);
 int free_port();
 // Polls `ok` every 20 ms until it holds or `timeout` passes; returns its last value.
 bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout);
+
+// A temporary directory (make_temp_dir), removed at the end of the scope
+// unless BERTH_KEEP_TEST_DIRS is set.
+struct ScopedDir {
+  std::string path = testing::make_temp_dir();
+  ~ScopedDir() {
+    std::error_code ec;
+    if (!std::getenv("BERTH_KEEP_TEST_DIRS")) std::filesystem::remove_all(path, ec);
+  }
+};
 
 // ------------------------------------------------------------ processes
 
