@@ -201,6 +201,31 @@ class WakeDockerBase : public ::testing::Test {
     return ok;
   }
 
+  // A request while the session's stop is under way; `second_session` is
+  // its own session_duration. It must be answered once the app is started
+  // again, and the app must then answer.
+  void request_during_stop(const std::string& role, const std::string& second_session) {
+    ASSERT_NO_FATAL_FAILURE(start_all());
+    const int app_port = free_port();
+    // httpd ignores SIGTERM: each stop takes its whole 3 s timeout.
+    const std::string app = make_app(role, app_port, "--label proxy.stop_timeout=3");
+    ASSERT_TRUE(wait_known(app));
+    HttpReply r =
+        http_get(wake_->port(), "/api/strategies/blocking?names=" + app + "&session_duration=1s&timeout=30s", 40s);
+    ASSERT_EQ(r.status, 200) << r.describe() << context();
+    // The session ends; Docker's "kill" (SIGTERM) says the stop is under way.
+    ASSERT_TRUE(events_->wait_count(app, "other", 1, 15s)) << context();
+    ASSERT_EQ(events_->count(app, "exited"), 0u) << "too late: already stopped" << context();
+    r = http_get(wake_->port(),
+                 "/api/strategies/blocking?names=" + app + "&session_duration=" + second_session + "&timeout=30s", 40s);
+    const HttpReply served = http_get(app_port, "/", 5s);
+    EXPECT_EQ(r.status, 200) << r.describe() << context();
+    EXPECT_NE(served.body.find(kHello), std::string::npos)
+        << "told ready, but the app does not answer: " << served.describe() << context();
+    EXPECT_EQ(events_->count(app, "exited"), 1u) << context();
+    EXPECT_EQ(events_->count(app, "started"), 2u) << context();
+  }
+
   std::string context() {
     return "\nberthd events:\n" + events_->dump() + "\nberth-wake:\n" + wake_->output().substr(0, 30000);
   }
@@ -215,6 +240,7 @@ class WakeDockerBase : public ::testing::Test {
 
 class WakeProxy : public WakeDockerBase {};
 class WakeDocker : public WakeDockerBase {};
+
 
 // ------------------------------------------------------------ proxies
 
@@ -396,6 +422,20 @@ TEST_F(WakeDocker, TheSessionEndsWithOneStop) {
   EXPECT_EQ(events_->count(app, "exited"), 1u) << context();
   // It stays stopped: the session is over, nothing starts it again.
   EXPECT_EQ(docker_event_count(app, "start"), 1);
+}
+
+// A request that comes while the session's stop is under way waits for the
+// stop to end and the app to be started again: it is never told "ready"
+// for a container on its way down.
+TEST_F(WakeDocker, ARequestDuringTheStopWaitsForTheNextStart) {
+  request_during_stop("midstop", "1m");
+}
+
+// The same with a session shorter than the wait (Sablier renews the session
+// of a blocking request while it waits): the waiting request keeps its
+// instance wanted.
+TEST_F(WakeDocker, ARequestDuringTheStopOutlivingItsSessionIsStillServed) {
+  request_during_stop("midstop-short", "1s");
 }
 
 TEST_F(WakeDocker, PauseStopMethodPausesAndTheNextRequestUnpauses) {
