@@ -189,6 +189,13 @@ void Instances::arm(Instance& i) {
 void Instances::expire(Instance& i) {
   if (!i.in_session) return;
   if (Clock::now() < i.expires) return arm(i);
+  // A request still waiting for it keeps it wanted (Sablier renews the
+  // session of a blocking request while it waits).
+  for (const auto& w : waiters_)
+    if (!w->finished && std::find(w->keys.begin(), w->keys.end(), i.key) != w->keys.end()) {
+      i.expires = Clock::now() + 1s;
+      return arm(i);
+    }
   // Stopped after its dependents: while one still runs (or is wanted), wait.
   for (auto* d : dependents(i))
     if (d->in_session || d->state == BERTH_STATE_RUNNING || d->stopping) {
