@@ -258,10 +258,14 @@ TEST_F(WakeProxy, NginxAuthRequestServesTheFirstRequestAndA504PageOnTimeout) {
 
   Proxy proxy({"nginx", wake_->port(), app_port, app});
   ASSERT_TRUE(proxy.ready()) << proxy.why();
-  const HttpReply first = proxy.get();
+  // A query of the client's own must not reach berth-wake (it could name other apps).
+  const std::string other = make_app("nginx-other", free_port());
+  ASSERT_TRUE(wait_known(other));
+  const HttpReply first = proxy.get("/?names=" + other);
   EXPECT_EQ(first.status, 200) << first.describe() << context();
   EXPECT_NE(first.body.find(kHello), std::string::npos) << first.describe();
   EXPECT_EQ(events_->count(app, "started"), 1u) << context();
+  EXPECT_EQ(events_->count(other, "started"), 0u) << context();
   EXPECT_EQ(docker_state(app), "running");
 
   ProxySetup slow{"nginx", wake_->port(), sick_port, sick};
