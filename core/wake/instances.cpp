@@ -49,6 +49,7 @@ WakeStatus Instance::status() const {
   if (stopping) return WakeStatus::not_ready;
   if (running) {
     // Ready = running, and healthy if it has a healthcheck.
+    if (health.empty() && health_probe) return WakeStatus::starting;  // has it one?
     if (health.empty() || health == "healthy") return WakeStatus::ready;
     return health == "starting" ? WakeStatus::starting : WakeStatus::not_ready;
   }
@@ -188,6 +189,13 @@ void Instances::arm(Instance& i) {
 void Instances::expire(Instance& i) {
   if (!i.in_session) return;
   if (Clock::now() < i.expires) return arm(i);
+  // A request still waiting for it keeps it wanted (Sablier renews the
+  // session of a blocking request while it waits).
+  for (const auto& w : waiters_)
+    if (!w->finished && std::find(w->keys.begin(), w->keys.end(), i.key) != w->keys.end()) {
+      i.expires = Clock::now() + 1s;
+      return arm(i);
+    }
   // Stopped after its dependents: while one still runs (or is wanted), wait.
   for (auto* d : dependents(i))
     if (d->in_session || d->state == BERTH_STATE_RUNNING || d->stopping) {
@@ -273,7 +281,7 @@ void Instances::wake(Instance& i) {
     }
     waiting_for_deps = waiting_for_deps || !d->ready();
   }
-  if (waiting_for_deps || i.ready() || i.starting || i.stopping) return;
+  if (waiting_for_deps || i.ready() || i.starting || i.stopping || i.started_unseen) return;
   if (i.state == BERTH_STATE_RUNNING) return;  // running, not healthy yet: wait
   Link* l = link(i.daemon);
   if (l == nullptr || !l->up()) return;  // woken again when the link is back
@@ -283,7 +291,7 @@ void Instances::wake(Instance& i) {
   const auto wait = std::chrono::milliseconds(i.routing.idle.wake_timeout_ms.value_or(60000) + 30000);
   l->command(fmt::format(R"({{"op":"{}","provider":{},"container":{}}})", op, json_string(i.provider),
                          json_string(i.id)),
-             wait, [this, key = i.key, op](const Status& st, const rapidjson::Value*) {
+             wait, [this, key = i.key, op, seen = i.state_events](const Status& st, const rapidjson::Value*) {
                auto it = instances_.find(key);
                if (it == instances_.end()) return;
                Instance& x = *it->second;
@@ -292,7 +300,33 @@ void Instances::wake(Instance& i) {
                if (!st) {
                  x.error = fmt::format("instance {} failed: {}", op, st.message());
                  spdlog::warn("{}: {}", x.name, x.error);
+               } else if (x.state_events == seen) {
+                 x.started_unseen = true;  // done, and its event is still on its way
                }
+               changed(x, before, {});
+             });
+}
+
+// A container whose health was never reported (created and never started,
+// or listed while stopped: Docker's list says nothing of a stopped
+// container's healthcheck) may still have a healthcheck; its `started` event
+// does not say. Until berthd's inspect answers, it is not ready.
+void Instances::probe_health(Instance& i) {
+  Link* l = link(i.daemon);
+  if (l == nullptr) return;
+  i.health_probe = true;
+  l->command(fmt::format(R"({{"op":"inspect","provider":{},"container":{}}})", json_string(i.provider),
+                         json_string(i.id)),
+             10s, [this, key = i.key](const Status& st, const rapidjson::Value* result) {
+               auto it = instances_.find(key);
+               if (it == instances_.end()) return;
+               Instance& x = *it->second;
+               const WakeStatus before = x.status();
+               x.health_probe = false;
+               // A health event that came first is newer than this answer.
+               if (st && result != nullptr && result->IsObject() && x.health.empty())
+                 if (auto h = result->FindMember("health"); h != result->MemberEnd() && h->value.IsString())
+                   x.health = h->value.GetString();
                changed(x, before, {});
              });
 }
@@ -380,13 +414,15 @@ Instance& Instances::upsert(int daemon, const Observed& c, bool& created) {
   return i;
 }
 
-void Instances::on_snapshot(int daemon, std::vector<Observed> containers) {
+void Instances::on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) {
   std::set<std::string> seen;
   for (const auto& c : containers) {
     const WakeStatus before = status_before(daemon, c);
     bool created = false;
     Instance& i = upsert(daemon, c, created);
     i.health = c.health;
+    ++i.state_events;
+    i.started_unseen = false;  // the snapshot has it
     seen.insert(i.key);
     if (created && i.managed) emit("created", i);
     // What happened while nobody watched: a session whose container was
@@ -400,8 +436,10 @@ void Instances::on_snapshot(int daemon, std::vector<Observed> containers) {
     changed(i, before, {});
   }
   std::vector<std::string> gone;
+  // A provider still listing (a restarted berthd's) is absent, not empty:
+  // its containers keep what was known of them, sessions included.
   for (const auto& [key, i] : instances_)
-    if (i->daemon == daemon && !seen.count(key)) gone.push_back(key);
+    if (i->daemon == daemon && !seen.count(key) && !unsynced.count(i->provider)) gone.push_back(key);
   for (const auto& key : gone) remove(key);
   synced_.insert(daemon);
   for (auto& [key, i] : instances_) wake(*i);
@@ -412,8 +450,13 @@ void Instances::on_change(int daemon, const Observed& c, std::string_view type) 
   const WakeStatus before = status_before(daemon, c);
   bool created = false;
   Instance& i = upsert(daemon, c, created);
+  if (type == "started" || type == "unpaused" || type == "exited" || type == "paused") {
+    ++i.state_events;
+    i.started_unseen = false;
+  }
   if (type == "health") i.health = c.health;
   else if (type == "started" && !i.health.empty()) i.health = "starting";  // a fresh start is checked anew
+  else if (type == "started" && i.managed) probe_health(i);  // never checked yet: has it a healthcheck?
   if (created && i.managed) emit("created", i);
   const bool up = i.state == BERTH_STATE_RUNNING;
   if ((type == "started" || type == "unpaused") && up) adopt_or_stop(i);

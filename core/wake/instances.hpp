@@ -51,12 +51,17 @@ struct Instance {
   bool managed = false;
   berth_state state = BERTH_STATE_UNKNOWN;
   std::string health;  // "" = no healthcheck
+  bool health_probe = false;  // just started with no health known: asking berthd whether it has a healthcheck
 
   bool in_session = false;
   Clock::time_point expires{};
   std::unique_ptr<boost::asio::steady_timer> timer;
   bool want_up = false;            // a request wants it ready
   bool starting = false, stopping = false;  // our op in flight
+  // Our start/unpause was answered before any state event arrived: its
+  // event is on its way, so it is not started again meanwhile.
+  bool started_unseen = false;
+  uint64_t state_events = 0;       // state events (and snapshots) seen, to tell that
   std::string error;               // of our last failed op
 
   WakeStatus status() const;
@@ -98,7 +103,7 @@ class Instances final : public LinkListener {
   bool all_links_up() const;
 
   // LinkListener
-  void on_snapshot(int daemon, std::vector<Observed> containers) override;
+  void on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) override;
   void on_change(int daemon, const Observed& c, std::string_view type) override;
   void on_gone(int daemon, const std::string& provider, const std::string& id) override;
   void on_link(int daemon, bool up) override;
@@ -108,6 +113,7 @@ class Instances final : public LinkListener {
   Instance& upsert(int daemon, const Observed& c, bool& created);
   WakeStatus status_before(int daemon, const Observed& c);
   void wake(Instance& i);
+  void probe_health(Instance& i);
   void stop_now(Instance& i, const char* why);
   void arm(Instance& i);
   void expire(Instance& i);

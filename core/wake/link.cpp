@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 // the daemon (or the way to it) is gone.
 constexpr auto kSilence = 5s;
 constexpr size_t kEarlyMax = 100000;  // events buffered while a snapshot is out
+constexpr const char* kListing = "a provider is listing its containers";
 
 std::string_view text(const rapidjson::Value& o, const char* key) {
   if (!o.IsObject()) return {};
@@ -145,6 +146,24 @@ void Link::set_up(bool up) {
 
 void Link::on_event(std::string_view topic, std::string_view body) {
   arm_silence();
+  if (topic == "daemon/stopping") {
+    // Its last message: a snapshot asked of it now would never be answered
+    // (and one under way will not be), so none is taken until the next
+    // daemon speaks.
+    spdlog::info("berthd {}: stopping; waiting for it to come back", endpoints_.events);
+    set_up(false);
+    if (snapshot_pending_) {
+      ++snapshot_generation_;  // its answer, if any, is ignored
+      snapshot_pending_ = false;
+      early_.clear();
+    }
+    restarting_ = true;
+    return;
+  }
+  if (restarting_) {
+    restarting_ = false;
+    request_snapshot("berthd restarted");
+  }
   if (snapshot_pending_) {
     if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
     return;
@@ -154,22 +173,21 @@ void Link::on_event(std::string_view topic, std::string_view body) {
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
   const uint64_t seq = d["seq"].GetUint64();
   const std::string_view kind = text(d, "kind");
-  if (kind == "stopping") {
-    set_up(false);
-    request_snapshot("berthd stopping");
-    return;
-  }
   if (kind == "heartbeat") {
     // A heartbeat carries the last seq published: behind us means a new
     // daemon, ahead of us a gap.
-    if (seq != seq_) request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
-    else set_up(true);
+    if (seq != seq_) return request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
+    set_up(true);
+    // A provider's first list (its baseline) is published as no event:
+    // only a snapshot taken once it is synced has its containers.
+    if (listing_) request_snapshot(kListing);
     return;
   }
   if (seq <= seq_) return;  // the snapshot has it (a restarted daemon shows in its heartbeat)
   if (seq != seq_ + 1) return request_snapshot("missed events");
   seq_ = seq;
   if (kind == "container") apply(d);
+  else if (kind == "provider" && text(d, "state") == "up") listing_ = true;  // its list follows
 }
 
 void Link::apply(const rapidjson::Value& event) {
@@ -186,8 +204,11 @@ void Link::request_snapshot(const char* why) {
   if (snapshot_pending_ || stopped_) return;
   snapshot_pending_ = true;
   early_.clear();
-  if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
-  command(R"({"op":"snapshot"})", 10s, [this](const Status& st, const rapidjson::Value* result) {
+  if (std::string_view(why) == kListing) spdlog::debug("berthd {}: {}; taking a snapshot", endpoints_.events, why);
+  else if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
+  command(R"({"op":"snapshot"})", 10s, [this, generation = ++snapshot_generation_](const Status& st,
+                                                                                   const rapidjson::Value* result) {
+    if (generation != snapshot_generation_) return;  // abandoned: its daemon stopped
     if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq")) {
       // Not there (yet): the silence timer asks again.
       snapshot_pending_ = false;
@@ -199,8 +220,19 @@ void Link::request_snapshot(const char* why) {
       for (auto& provider : p->value.GetObject())
         if (auto cs = provider.value.FindMember("containers"); cs != provider.value.MemberEnd() && cs->value.IsArray())
           for (auto& c : cs->value.GetArray()) all.push_back(observed_from(provider.name.GetString(), c));
+    // Not synced: its containers are not in the snapshot (yet). Up but not
+    // synced: listing now; snapshot again once it is (heartbeats).
+    listing_ = false;
+    std::set<std::string> unsynced;
+    if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
+      for (auto& provider : p->value.GetObject()) {
+        auto up = provider.value.FindMember("up"), synced = provider.value.FindMember("synced");
+        if (synced == provider.value.MemberEnd() || !synced->value.IsBool() || synced->value.GetBool()) continue;
+        unsynced.insert(provider.name.GetString());
+        if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool()) listing_ = true;
+      }
     seq_ = (*result)["seq"].GetUint64();
-    listener_.on_snapshot(index_, std::move(all));
+    listener_.on_snapshot(index_, std::move(all), unsynced);
     snapshot_pending_ = false;
     set_up(true);
     // What arrived meanwhile, in order; the snapshot covers seq <= seq_.

@@ -22,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,9 @@ struct Observed {
 class LinkListener {
  public:
   virtual ~LinkListener() = default;
-  // A full view of the daemon: everything not in it is gone.
-  virtual void on_snapshot(int daemon, std::vector<Observed> containers) = 0;
+  // A full view of the daemon: everything not in it is gone, except the
+  // containers of providers it has no list of yet (`unsynced`).
+  virtual void on_snapshot(int daemon, std::vector<Observed> containers, const std::set<std::string>& unsynced) = 0;
   // One container changed (event `type` as berth names it: "started", ...).
   virtual void on_change(int daemon, const Observed& c, std::string_view type) = 0;
   virtual void on_gone(int daemon, const std::string& provider, const std::string& id) = 0;
@@ -93,6 +95,9 @@ class Link {
   // The snapshot + seq rule.
   bool snapshot_pending_ = false;
   uint64_t seq_ = 0;  // the last applied
+  bool listing_ = false;  // a provider is up but its baseline list is not in our view yet
+  bool restarting_ = false;  // berthd said it is stopping: the next message is a new daemon's
+  uint64_t snapshot_generation_ = 0;  // the snapshot under way (an older answer is ignored)
   std::deque<std::pair<std::string, std::string>> early_;  // events that arrived before the snapshot
 
   uint64_t next_id_ = 1;
