@@ -41,6 +41,28 @@ ul{list-style:none;padding:0;margin:1rem 0}li::before{content:"> "}.error{color:
 .dots span{animation:t 1s steps(1) infinite}.dots span:nth-child(2),.dots span:nth-child(3){display:none}
 .dots span::after{content:"_"}@keyframes t{50%{opacity:0}}small{color:#1f8a35})",
      "berth-wake start {}", "berth-wake status {name}: <span class=\"{status}\">{status} ({current}/{desired})</span>"},
+    // Sablier's other two theme names, so that a proxy configured with any
+    // of Sablier's themes keeps working when pointed at berth-wake (the
+    // looks are berth's own).
+    {"matrix",
+     R"(body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#000;
+color:#00ff41;font:15px/1.6 "DejaVu Sans Mono",monospace;text-shadow:0 0 6px #00ff41}
+main{max-width:34rem;padding:2rem;border:1px solid #0a3;box-shadow:0 0 24px #0a33 inset}
+h1{font-size:1.1rem;letter-spacing:.12em;text-transform:uppercase;margin:0 0 .8rem}p{margin:.2rem 0;opacity:.8}
+.dots span{display:inline-block;width:.5rem;height:1rem;margin-right:.2rem;background:#00ff41;animation:m 1.5s infinite}
+.dots span:nth-child(2){animation-delay:.5s}.dots span:nth-child(3){animation-delay:1s}@keyframes m{0%,100%{opacity:.1}50%{opacity:1}}
+ul{list-style:none;padding:0;margin:1rem 0}.error{color:#ff3b3b;text-shadow:none}small{opacity:.5})",
+     "Wake up, {}", "<span>{name}</span> [<span class=\"{status}\">{status}</span> {current}/{desired}]"},
+    {"shuffle",
+     R"(body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+background:linear-gradient(135deg,#ffcf71,#2376ae);color:#13222f;font:16px/1.5 system-ui,-apple-system,sans-serif}
+main{background:rgba(255,255,255,.85);border-radius:18px;padding:2rem 2.4rem;max-width:30rem;text-align:center}
+h1{font-size:1.4rem;margin:0 0 .6rem}p{margin:.3rem 0}
+.dots span{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem;border-radius:3px;background:#2376ae;
+animation:s 1.2s infinite ease-in-out}.dots span:nth-child(2){background:#ef6f6c;animation-delay:.15s}
+.dots span:nth-child(3){background:#ffcf71;animation-delay:.3s}@keyframes s{0%,100%{transform:rotate(0)}50%{transform:rotate(180deg) scale(.6)}}
+ul{list-style:none;padding:0;margin:1rem 0 0}.ready{color:#1f8a4c}.error{color:#c0392b}small{opacity:.6})",
+     "{} is on its way", "<span>{name}</span>: <span class=\"{status}\">{status}</span> ({current}/{desired})"},
 };
 
 const Theme* find_theme(const std::string& name) {

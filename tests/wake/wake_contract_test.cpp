@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <csignal>
 #include <regex>
 
@@ -287,6 +288,9 @@ TEST_F(WakeContract, ThemesAreListedAndEachRenders) {
   ASSERT_TRUE(d.IsObject() && d["themes"].IsArray()) << r.body;
   const auto themes = strings(d["themes"]);
   EXPECT_GE(themes.size(), 2u);
+  // Every theme name Sablier has, so a proxy configured for Sablier keeps its theme.
+  for (const char* sablier : {"ghost", "hacker-terminal", "matrix", "shuffle"})
+    EXPECT_NE(std::find(themes.begin(), themes.end(), sablier), themes.end()) << sablier;
   EXPECT_EQ(get("/api/dynamic/themes").body, r.body) << "the legacy route";
   std::set<std::string> pages;
   for (const auto& t : themes) {
