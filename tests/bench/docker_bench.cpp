@@ -3,7 +3,9 @@
 // in the same run. Prints; asserts nothing.
 //   1. engine event → SUB latency vs engine event → a raw /events reader
 //   2. `status` over REQ vs GET /containers/{id}/json on a kept-alive socket
-//   3. a burst of 200 containers started at once → started events received
+//   3. a burst of 300 containers started, then killed, at once → each one's
+//      `started` and `exited`, in that order, exactly once
+#include "bench_util.hpp"
 #include "berthd_process.hpp"
 #include "docker_env.hpp"
 #include "http_client.hpp"
@@ -14,7 +16,6 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
-#include <numeric>
 #include <map>
 #include <set>
 #include <thread>
@@ -22,23 +23,27 @@
 using namespace berth::testing;
 using namespace berth::docker_test;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using berth::bench::Clock;
+using berth::bench::Samples;
+using berth::bench::Spread;
 
 namespace {
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-struct Stats {
-  double p50, p99, mean;
-};
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return {0, 0, 0};
-  return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)],
-          std::accumulate(v.begin(), v.end(), 0.0) / v.size()};
-}
-
 std::string api_version() { return docker("version --format '{{.Server.APIVersion}}'"); }
+
+// "2026-12-04T23:11:00.098625391Z" → unix ns (berth writes UTC with 9 digits).
+int64_t rfc3339_ns(const char* s) {
+  std::tm tm{};
+  int ns = 0;
+  if (std::sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%9d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &ns) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000000 + ns;
+}
 
 }  // namespace
 
@@ -64,41 +69,48 @@ int main() {
   docker(fmt::format("run -d --network none --name {} {} {}", name, kImage, kIdleCommand));
   const std::string id = docker("inspect -f '{{.Id}}' " + name);
 
-  // --- 1. event latency: SUB vs a raw /events reader, same events
-  {
+  // --- 1 and 2, over several rounds (median and range of each figure).
+  const int rounds = 5;
+  Spread lat50, lat99, unpaired, st_direct, st_berth, st_ratio;
+  for (int round = 0; round < rounds; ++round) {
+    // 1. event latency: SUB vs a raw /events reader, the same events paired
+    //    by the engine's own time (timeNano), each side stamped on its own
+    //    reader thread as the event arrives.
     Subscriber sub(zmq, daemon.events_endpoint(), "container/dk/");
     sub.wait_connected();
     std::mutex m;
-    std::vector<Clock::time_point> raw_at;
+    std::map<int64_t, Clock::time_point> raw_at, sub_at;
     berth::http::Stream raw(ep);
     std::thread reader([&] {
       raw.run({"GET", api + "/events?filters=" + berth::http::url_encode(R"({"type":["container"]})")}, 5s, [] {},
               [&, pending = std::string()](std::string_view data) mutable {
-                // Only this container's pause/unpause, as the SUB side sees.
                 auto now = Clock::now();
                 pending.append(data);
                 std::lock_guard lock(m);
                 for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
                   std::string_view line(pending.data(), nl);
-                  if (line.find(id) != line.npos && (line.find("\"Action\":\"pause\"") != line.npos ||
-                                                     line.find("\"Action\":\"unpause\"") != line.npos))
-                    raw_at.push_back(now);
+                  if (line.find(id) == line.npos || (line.find("\"Action\":\"pause\"") == line.npos &&
+                                                     line.find("\"Action\":\"unpause\"") == line.npos))
+                    continue;
+                  const auto at = line.find("\"timeNano\":");
+                  if (at != line.npos) raw_at[std::strtoll(line.data() + at + 11, nullptr, 10)] = now;
                 }
               });
     });
     std::this_thread::sleep_for(500ms);
     berth::http::Client direct(ep);
-    const int cycles = 100;
-    // Both sides are timestamped on their own reader threads, as events arrive.
-    std::vector<Clock::time_point> sub_at;
+    const int cycles = 50;
     std::atomic<bool> done{false};
     std::thread sub_reader([&] {
       while (!done) {
         auto msg = sub.next_matching("container/dk/", 200ms);
         if (!msg) continue;
+        const auto now = Clock::now();
         const std::string type = msg->body["type"].GetString();
-        if ((type == "paused" || type == "unpaused") && msg->body["container"]["id"].GetString() == id)
-          sub_at.push_back(Clock::now());
+        if ((type == "paused" || type == "unpaused") && msg->body["container"]["id"].GetString() == id) {
+          std::lock_guard lock(m);
+          sub_at[rfc3339_ns(msg->body["time"].GetString())] = now;
+        }
       }
     });
     for (int i = 0; i < cycles; ++i)
@@ -110,39 +122,41 @@ int main() {
     std::this_thread::sleep_for(300ms);
     raw.stop();
     reader.join();
-    std::vector<double> extra;
+    Samples extra;
+    size_t lone = 0;
     {
       std::lock_guard lock(m);
-      for (size_t i = 0; i < std::min(raw_at.size(), sub_at.size()); ++i) extra.push_back(ms(sub_at[i] - raw_at[i]));
+      for (const auto& [t, at] : raw_at) {
+        auto it = sub_at.find(t);
+        if (it == sub_at.end()) ++lone;
+        else extra.add(ms(it->second - at));
+      }
     }
-    auto s = stats(extra);
-    std::printf("  event latency added by berth (SUB arrival - raw /events arrival), %d pause/unpause calls,\n"
-                "  %zu events on the raw stream, %zu on SUB:\n"
-                "      p50 %.3f ms   p99 %.3f ms   mean %.3f ms\n",
-                2 * cycles, raw_at.size(), sub_at.size(), s.p50, s.p99, s.mean);
-  }
+    lat50.add(extra.p50()), lat99.add(extra.p99()), unpaired.add(static_cast<double>(lone));
 
-  // --- 2. status through berth vs the direct API call
-  {
-    berth::http::Client direct(ep);
-    const int n = 500;
-    std::vector<double> d, b;
-    for (int i = 0; i < n; ++i) {
+    // 2. status through berth vs the direct API call, interleaved call by call.
+    Samples d, b;
+    for (int i = 0; i < 200; ++i) {
       auto t0 = Clock::now();
       direct.call({"GET", api + "/containers/" + id + "/json"}, {Clock::now() + 10s, {}});
       auto t1 = Clock::now();
       client.call(fmt::format(R"({{"op":"status","container":"{}","provider":"dk"}})", name));
       auto t2 = Clock::now();
-      d.push_back(ms(t1 - t0));
-      b.push_back(ms(t2 - t1));
+      d.add(ms(t1 - t0));
+      b.add(ms(t2 - t1));
     }
-    auto sd = stats(d), sb = stats(b);
-    std::printf("  status, %d calls each:\n"
-                "      direct GET /containers/{id}/json  p50 %.3f ms  mean %.3f ms\n"
-                "      berth REQ status                  p50 %.3f ms  mean %.3f ms\n"
-                "      ratio berth/direct (p50)          %.2f\n",
-                n, sd.p50, sd.mean, sb.p50, sb.mean, sb.p50 / sd.p50);
+    st_direct.add(d.p50()), st_berth.add(b.p50()), st_ratio.add(b.p50() / d.p50());
   }
+  std::printf("  %d rounds; median (min–max)\n", rounds);
+  std::printf("  1. event latency added by berth (SUB arrival - raw /events arrival), 100 pause/unpause\n"
+              "     events a round paired by the engine's time (%s unpaired a round):\n"
+              "       p50 %s ms   p99 %s ms   (goal p99 <= 0.5 ms)\n",
+              unpaired.text("%.0f").c_str(), lat50.text("%.3f").c_str(), lat99.text("%.3f").c_str());
+  std::printf("  2. status, 200 calls each a round, p50:\n"
+              "       direct GET /containers/{id}/json   %s ms\n"
+              "       berth REQ status                   %s ms\n"
+              "       ratio berth/direct                 %s   (goal <= 1.5)\n",
+              st_direct.text("%.3f").c_str(), st_berth.text("%.3f").c_str(), st_ratio.text().c_str());
   docker("rm -f " + name);
 
   // --- 3. burst: 300 containers started at once, then killed at once; every
