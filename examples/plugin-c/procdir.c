@@ -442,10 +442,15 @@ static berth_status pause_or_resume(berth_instance *in, berth_call *call, const 
   }
   kill(-s->pid, pause ? SIGSTOP : SIGCONT);
   /* Wait until the kernel shows the new state, so status agrees at once
-   * (the kernel tells no one: look every 5 ms, for at most a second). */
-  for (int i = 0; i < 200 && state_of(s) != want; ++i)
+   * (the kernel tells no one: look every 5 ms, until the call's deadline;
+   * a loaded machine can take longer than any fixed time). */
+  int reached = 0;
+  while (!(reached = state_of(s) == want))
     if (call_wait(call, 5)) break;
   pthread_mutex_unlock(&in->lock);
+  if (!reached)
+    return host->call_fail(call, BERTH_E_TIMEOUT, pause ? "not shown stopped before the deadline"
+                                                        : "not shown running again before the deadline");
   return BERTH_OK;
 }
 
