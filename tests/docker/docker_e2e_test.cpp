@@ -381,7 +381,8 @@ TEST_F(DockerE2E, EngineRestartIsDownThenUpAndNothingIsLost) {
   // either live (dockerd reports it while shutting down), or from the
   // replay or the resync once the engine is back.
   const std::string pid_file = dir + (podman() ? "/service.pid" : "/docker.pid");
-  ASSERT_EQ(std::system(fmt::format("kill $(cat {})", pid_file).c_str()), 0);
+  // SIGKILL: no shutdown of its own, as when it crashes or is OOM-killed.
+  ASSERT_EQ(std::system(fmt::format("kill -KILL $(cat {})", pid_file).c_str()), 0);
   ASSERT_TRUE(wait_provider(false, 30s));
   if (podman()) {
     ASSERT_EQ(std::system((env + script + " cli stop -t 1 " + name + " >/dev/null").c_str()), 0);

@@ -43,6 +43,17 @@ start)
   if ! alive; then
     [ "$(id -u)" = 0 ] || { echo "dockerd.sh: need root to run dockerd" >&2; exit 0; }
     make_certs
+    # A dockerd that was SIGKILLed leaves its pid file, and a new one refuses
+    # to start while it is there.
+    # Its containerd outlives it and holds its socket: gone too, as a
+    # supervisor would see to.
+    pkill -f "containerd --config $dir/exec/" 2>/dev/null && sleep 0.5 || true
+    rm -f "$dir/exec/containerd/containerd.pid"
+    # (Killed and not yet reaped, it is a zombie: as gone as a missing one.)
+    if [ -f "$dir/docker.pid" ]; then
+      pid=$(cat "$dir/docker.pid")
+      if [ ! -r "/proc/$pid/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"; then rm -f "$dir/docker.pid"; fi
+    fi
     dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$dir/exec" \
       --host "tcp://127.0.0.1:$tls_port" --tlsverify --tlscacert "$dir/tls/ca.pem" \
       --tlscert "$dir/tls/server-cert.pem" --tlskey "$dir/tls/server-key.pem" \
