@@ -7,8 +7,10 @@
 #   tests/fuzz/run.sh -runs=100000  # 100 000 executions per target
 #   TARGETS="request labels" tests/fuzz/run.sh 60
 #
-# Each target starts from its seeds (tests/fuzz/corpus/<target>/, never
-# written) and the inputs earlier runs found (<build>/fuzz/corpus/<target>/).
+# Each target first replays the reproducers of past findings
+# (tests/fuzz/regressions/<target>/), then fuzzes from its seeds
+# (tests/fuzz/corpus/<target>/, never written) and the inputs earlier runs
+# found (<build>/fuzz/corpus/<target>/).
 # A finding is left in <build>/fuzz/artifacts/<target>/ (path printed).
 # Environment: BUILD_DIR (default <repo>/build-fuzz), JOBS (build, default 2),
 # TARGETS (default: all), FUZZ_ARGS (extra libFuzzer flags).
@@ -41,6 +43,15 @@ for t in $targets; do
   mkdir -p "$work" "$artifacts"
   echo "=== $t (${limit[*]})"
   log="$build/fuzz/$t.log"
+  # Past findings first: each reproducer once (regressions/<target>/).
+  if compgen -G "$here/regressions/$t/*" >/dev/null; then
+    if ! "$build/fuzz/${t}_fuzz" "$here/regressions/$t/"* >"$log" 2>&1; then
+      echo "!!! $t: a past finding is back (log $log)"
+      grep -E 'ERROR|runtime error|Assertion|SUMMARY|Running:' "$log" | head -20
+      failed+=("$t")
+      continue
+    fi
+  fi
   # -timeout: one input over 10 s is a hang; -rss_limit_mb: 2 GiB is an OOM.
   if "$build/fuzz/${t}_fuzz" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
        -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} "$work" "$seeds" >"$log" 2>&1; then
