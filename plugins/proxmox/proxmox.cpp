@@ -130,6 +130,7 @@ class Proxmox final : public sdk::Instance {
     const bool numeric = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
     if (!node.empty() && numeric) {
       auto d = api_.call("GET", "/nodes/" + node + "/lxc/" + id + "/status/current", limits);
+      if (!d.IsObject()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: status/current is not an object");
       return guest_from(d, node);
     }
     const Snapshot snap = snapshot(limits);

@@ -188,25 +188,42 @@ int64_t vmid_of(const rapidjson::Value& v) {  // older servers send it as a stri
   return 0;
 }
 
+// A number PVE may write as an integer or a float ("uptime": 1.5), truncated;
+// 0 when absent, not a number, or beyond int64. (GetInt64 on a float or on
+// an unsigned past INT64_MAX is a RapidJSON assertion: in a release build,
+// the float's bits read as an integer.)
+int64_t integer_member(const rapidjson::Value& o, const char* k) {
+  auto it = o.FindMember(k);
+  if (it == o.MemberEnd() || !it->value.IsNumber()) return 0;
+  if (it->value.IsInt64()) return it->value.GetInt64();
+  const double d = it->value.GetDouble();
+  return d > -9.2e18 && d < 9.2e18 ? static_cast<int64_t>(d) : 0;
+}
+
 }  // namespace
 
+// Every lookup checks for an object first: FindMember on anything else is a
+// RapidJSON assertion, and in a release build reads the array or string
+// (or past it) as members.
 std::string string_member(const rapidjson::Value& o, const char* k) {
+  if (!o.IsObject()) return "";
   auto it = o.FindMember(k);
   return it != o.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
 Guest guest_from(const rapidjson::Value& g, const std::string& node) {
   Guest out;
-  out.vmid = g.HasMember("vmid") ? vmid_of(g["vmid"]) : 0;
   out.node = node;
+  if (!g.IsObject()) return out;  // vmid 0: no guest
+  out.vmid = g.HasMember("vmid") ? vmid_of(g["vmid"]) : 0;
   out.name = string_member(g, "name");
   out.status = string_member(g, "status");
   out.tags = string_member(g, "tags");
   out.lock = string_member(g, "lock");
-  if (g.HasMember("uptime") && g["uptime"].IsNumber()) out.uptime_s = g["uptime"].GetInt64();
+  out.uptime_s = integer_member(g, "uptime");
   if (g.HasMember("cpu") && g["cpu"].IsNumber()) out.cpu = g["cpu"].GetDouble();
-  if (g.HasMember("mem") && g["mem"].IsNumber()) out.mem = g["mem"].GetInt64();
-  if (g.HasMember("maxmem") && g["maxmem"].IsNumber()) out.maxmem = g["maxmem"].GetInt64();
+  out.mem = integer_member(g, "mem");
+  out.maxmem = integer_member(g, "maxmem");
   out.is_template = g.HasMember("template") && ((g["template"].IsInt() && g["template"].GetInt() == 1) ||
                                                 (g["template"].IsString() && string_member(g, "template") == "1"));
   return out;
@@ -250,9 +267,13 @@ sdk::Container container_of(const Guest& g, const rapidjson::Value* config) {
   c.name = g.name.empty() ? "CT" + c.id : g.name;
   c.state = state_of(g.status);
   c.raw_state = g.status;
-  if (c.state == BERTH_STATE_RUNNING && g.uptime_s > 0)
-    c.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() - g.uptime_s * 1000;
+  if (c.state == BERTH_STATE_RUNNING && g.uptime_s > 0) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+    // An uptime longer than the clock is garbage (and uptime * 1000 would
+    // overflow): the start stays unknown.
+    if (g.uptime_s < now_ms / 1000) c.started_unix_ms = now_ms - g.uptime_s * 1000;
+  }
   c.labels = labels_from_tags(g.tags);
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
