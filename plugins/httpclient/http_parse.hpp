@@ -12,7 +12,9 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -37,8 +39,11 @@ inline bool take_response(CallParser& p, Response& r) {
 }
 
 // Stream::run: the body as it arrives (chunked encoding removed), unbounded.
+// Not body_limit(boost::none): Boost 1.74 then refuses any Content-Length
+// body ("body limit exceeded", boostorg/beast#2070); the largest limit is
+// the same thing without that bug.
 using StreamParser = bhttp::response_parser<bhttp::buffer_body>;
-inline void configure(StreamParser& p) { p.body_limit(boost::none); }
+inline void configure(StreamParser& p) { p.body_limit(std::numeric_limits<std::uint64_t>::max()); }
 inline constexpr size_t kStreamChunk = 16384;
 
 // What a failed read means for the caller.
