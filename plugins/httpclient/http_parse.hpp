@@ -28,6 +28,13 @@ inline constexpr uint64_t kCallBodyLimit = 64u << 20;
 using CallParser = bhttp::response_parser<bhttp::string_body>;
 inline void configure(CallParser& p) { p.body_limit(kCallBodyLimit); }
 
+// Reads one whole response from a SyncReadStream, as Client::call does
+// with its socket (asynchronously); for tests.
+template <class SyncReadStream, class Buffer>
+void read_response(SyncReadStream& s, Buffer& buffer, CallParser& p, error_code& ec) {
+  bhttp::read(s, buffer, p, ec);
+}
+
 // The status line and body of a complete response; returns whether the
 // connection may be kept for another request.
 inline bool take_response(CallParser& p, Response& r) {

@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!stream_mode) {
     berth::http::detail::CallParser parser;
     berth::http::detail::configure(parser);
-    bhttp::read(mem, buffer, parser, ec);
+    berth::http::detail::read_response(mem, buffer, parser, ec);
     if (!ec) {
       (void)berth::http::detail::take_response(parser, r);
       if (r.status > 999) std::abort();  // Beast takes any three digits, "004" too

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -98,6 +99,36 @@ TEST(HttpParse, AChunkedStreamArrivesWholeHoweverItsReadsSplit) {
     EXPECT_TRUE(s.r.ok()) << s.r.error << " (reads of " << step << ")";
     EXPECT_EQ(s.data, "{\"n\":1}\n{\"n\":2}\n") << step;
   }
+}
+
+TEST(HttpParse, AContentLengthPastTheCallLimitIsRefusedBeforeAnyAllocation) {
+  // Boost 1.74's parser sets its body state before it reports body_limit,
+  // and an eager read (what http::read / async_read do) goes on parsing
+  // when body bytes came with the header: the string body then reserved
+  // the whole Content-Length (here 3 EB: std::bad_alloc, which escapes
+  // docker.so's watcher thread; 1 GB would simply be allocated).
+  for (const char* length : {"3287003324691717234", "1073741824", "67108865"}) {
+    MemoryStream s(std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + length + "\r\n\r\n{\"a\":1}", 4096);
+    boost::beast::flat_buffer buffer;
+    detail::CallParser parser;
+    detail::configure(parser);
+    error_code ec;
+    try {
+      detail::read_response(s, buffer, parser, ec);
+    } catch (const std::exception& e) {
+      FAIL() << length << ": " << e.what();
+    }
+    EXPECT_EQ(ec, bhttp::error::body_limit) << length << ": " << ec.message();
+    EXPECT_LT(parser.get().body().capacity(), size_t{1} << 20) << length;
+  }
+  MemoryStream ok("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}", 3);
+  boost::beast::flat_buffer buffer;
+  detail::CallParser parser;
+  detail::configure(parser);
+  error_code ec;
+  detail::read_response(ok, buffer, parser, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(parser.get().body(), "{\"a\":1}");
 }
 
 }  // namespace

@@ -54,4 +54,16 @@ TEST(PveApi, AnUptimeLongerThanTheClockLeavesTheStartUnknown) {
   EXPECT_GT(container_of(g).started_unix_ms, 1700000000000);
 }
 
+TEST(PveApi, ACpuLoadRapidJsonReadsAsInfinityLeavesTheDetailsValidJson) {
+  // RapidJSON 1.1.0 reads 18.00e0309 (past DBL_MAX) as infinity instead of
+  // an error; Writer::Double(inf) writes nothing, so the details were
+  // {"...","cpu":,"mem":...}, which the host drops whole.
+  const auto g = guest_from(json(R"({"vmid":101,"status":"running","cpu":18.00e0309})"), "pve1");
+  EXPECT_EQ(g.cpu, 0);
+  const auto c = container_of(g);
+  rapidjson::Document d;
+  d.Parse(c.details_json.c_str());
+  EXPECT_FALSE(d.HasParseError()) << c.details_json;
+}
+
 }  // namespace
