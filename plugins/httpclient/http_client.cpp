@@ -335,10 +335,18 @@ Response Client::call(const Request& request, const Limits& limits) {
           done = true;
           return;
         }
-        bhttp::async_read(s, conn->buffer, parser, [&](error_code ec2, size_t n) {
+        // The header first, then the body (see detail::read_response).
+        bhttp::async_read_header(s, conn->buffer, parser, [&](error_code ec2, size_t n) {
           got_bytes = n > 0;
-          result = ec2;
-          done = true;
+          if (ec2) {
+            result = ec2;
+            done = true;
+            return;
+          }
+          bhttp::async_read(s, conn->buffer, parser, [&](error_code ec3, size_t) {
+            result = ec3;
+            done = true;
+          });
         });
       });
     });
