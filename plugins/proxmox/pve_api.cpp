@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <fstream>
@@ -221,7 +222,9 @@ Guest guest_from(const rapidjson::Value& g, const std::string& node) {
   out.tags = string_member(g, "tags");
   out.lock = string_member(g, "lock");
   out.uptime_s = integer_member(g, "uptime");
-  if (g.HasMember("cpu") && g["cpu"].IsNumber()) out.cpu = g["cpu"].GetDouble();
+  // Finite only: RapidJSON 1.1.0 reads some numbers past DBL_MAX
+  // (18.00e0309) as infinity, which the details writer cannot write.
+  if (g.HasMember("cpu") && g["cpu"].IsNumber() && std::isfinite(g["cpu"].GetDouble())) out.cpu = g["cpu"].GetDouble();
   out.mem = integer_member(g, "mem");
   out.maxmem = integer_member(g, "maxmem");
   out.is_template = g.HasMember("template") && ((g["template"].IsInt() && g["template"].GetInt() == 1) ||
