@@ -4,8 +4,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace berth::docker {
 
@@ -48,6 +50,14 @@ int version_number(std::string_view v) {  // "1.41" → 141; 0 for anything else
   auto major = sdk::parse_number<int>(v.substr(0, dot)), minor = sdk::parse_number<int>(v.substr(dot + 1));
   if (!major || !minor || *major < 0 || *major > 99 || *minor < 0 || *minor > 99) return 0;
   return *major * 100 + *minor;
+}
+
+// a * b, or nullopt where int64 cannot hold it (an engine's number is
+// untrusted: overflowing it would be undefined behaviour).
+std::optional<int64_t> times(int64_t a, int64_t b) {
+  int64_t out;
+  if (__builtin_mul_overflow(a, b, &out)) return std::nullopt;
+  return out;
 }
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -315,7 +325,10 @@ int64_t parse_time_ns(std::string_view s) {
   }
   const int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
                        h * 3600 + mi * 60 + se - offset;
-  return secs * 1000000000 + frac;
+  // Past 2262-04-11T23:47:16.854775807Z int64 nanoseconds overflow: unknown.
+  const auto ns = times(secs, 1000000000);
+  if (!ns || *ns > INT64_MAX - frac) return 0;
+  return *ns + frac;
 }
 
 sdk::Container container_from_inspect(const std::string& body) {
@@ -387,7 +400,7 @@ void containers_from_list(const std::string& body, const sdk::Sink& sink) {
     c.image = str(e, "Image");
     c.raw_state = str(e, "State");
     c.state = state_from_docker(c.raw_state);
-    c.created_unix_ms = integer(e, "Created") * 1000;
+    c.created_unix_ms = times(integer(e, "Created"), 1000).value_or(0);
     const std::string text = str(e, "Status");
     c.health = health_from_status_text(text);
     c.exit_code = exit_code_from_status_text(text);
@@ -546,8 +559,7 @@ std::string create_body(const sdk::CreateSpec& s) {
 // ------------------------------------------------------------------ events
 
 int64_t event_time_ns(const json::Value& d) {
-  const int64_t seconds = integer(d, "time");  // an engine's junk must not overflow
-  return integer(d, "timeNano", seconds > 0 && seconds < INT64_MAX / 1000000000 ? seconds * 1000000000 : 0);
+  return integer(d, "timeNano", times(integer(d, "time"), 1000000000).value_or(0));
 }
 
 std::optional<RawEvent> event_from_json(std::string_view line) {

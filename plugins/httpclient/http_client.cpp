@@ -1,5 +1,7 @@
 #include "http_client.hpp"
 
+#include "http_parse.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +33,7 @@ using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol::socket;
 using tls_stream = ssl::stream<tcp::socket>;
 using boost::system::error_code;
+using detail::classify;
 
 namespace {
 
@@ -90,19 +93,6 @@ Failure run_until(asio::io_context& ioc, const bool& done, const Limits& limits,
   ioc.run();
   if (cancel) cancel->release();  // the descriptor is the caller's
   return why;
-}
-
-Failure classify(const error_code& ec) {
-  if (ec.category() == asio::error::get_ssl_category() ||
-      ec.category() == ssl::error::get_stream_category())
-    return Failure::tls;
-  if (ec == asio::error::connection_refused || ec == asio::error::not_found ||
-      ec == asio::error::host_not_found || ec == asio::error::host_unreachable ||
-      ec == asio::error::network_unreachable || ec == boost::system::errc::no_such_file_or_directory ||
-      ec == asio::error::connection_reset || ec == asio::error::eof ||
-      ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream)
-    return Failure::unreachable;
-  return Failure::protocol;
 }
 
 }  // namespace
@@ -336,8 +326,8 @@ Response Client::call(const Request& request, const Limits& limits) {
     req.body() = request.body;
     req.prepare_payload();
 
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64u << 20);
+    detail::CallParser parser;
+    detail::configure(parser);
     bool done = false;
     error_code result;
     bool got_bytes = false;
@@ -348,10 +338,18 @@ Response Client::call(const Request& request, const Limits& limits) {
           done = true;
           return;
         }
-        bhttp::async_read(s, conn->buffer, parser, [&](error_code ec2, size_t n) {
+        // The header first, then the body (see detail::read_response).
+        bhttp::async_read_header(s, conn->buffer, parser, [&](error_code ec2, size_t n) {
           got_bytes = n > 0;
-          result = ec2;
-          done = true;
+          if (ec2) {
+            result = ec2;
+            done = true;
+            return;
+          }
+          bhttp::async_read(s, conn->buffer, parser, [&](error_code ec3, size_t) {
+            result = ec3;
+            done = true;
+          });
         });
       });
     });
@@ -369,11 +367,7 @@ Response Client::call(const Request& request, const Limits& limits) {
       r.error = request.method + " " + request.target + " on " + endpoint_.describe() + ": " + result.message();
       return r;
     }
-    auto& res = parser.get();
-    r.status = res.result_int();
-    r.reason = std::string(res.reason());
-    r.body = std::move(res.body());
-    if (res.keep_alive()) {
+    if (detail::take_response(parser, r)) {
       conn->reused = false;
       give_back(std::move(conn));
     }
@@ -414,9 +408,8 @@ Response Stream::run(const Request& request, std::chrono::milliseconds connect_t
   req.set(bhttp::field::user_agent, "berth/0.1");
   for (const auto& [k, v] : request.headers) req.set(k, v);
 
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
-  char chunk[16384];
+  detail::StreamParser parser;
+  detail::configure(parser);
   bool done = false;
   error_code result;
   auto abort = [&] { conn.close(); };
@@ -447,33 +440,19 @@ Response Stream::run(const Request& request, std::chrono::milliseconds connect_t
 
   // The body, for as long as it lasts: no deadline, only stop().
   Limits forever{Clock::time_point::max(), limits.cancel};
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk;
-    parser.get().body().size = sizeof chunk;
-    done = false;
-    result = {};
-    conn.with_stream([&](auto& s) {
-      bhttp::async_read_some(s, conn.buffer, parser, [&](error_code ec, size_t) {
-        result = ec;
-        done = true;
-      });
-    });
-    r.failure = run_until(conn.ioc, done, forever, abort);
-    const size_t n = sizeof chunk - parser.get().body().size;
-    if (n > 0) {
-      if (success) on_data(std::string_view(chunk, n));
-      else r.body.append(chunk, n);
-    }
-    if (r.failure != Failure::none) {
-      r.error = "event stream stopped";
-      return r;
-    }
-    if (result && result != bhttp::error::need_buffer) {
-      r.failure = classify(result);
-      r.error = "event stream on " + endpoint_.describe() + " broke: " + result.message();
-      return r;
-    }
-  }
+  detail::read_stream_body(
+      parser, r, success,
+      [&](detail::StreamParser& p, error_code& ec) {
+        done = false;
+        conn.with_stream([&](auto& s) {
+          bhttp::async_read_some(s, conn.buffer, p, [&](error_code e, size_t) {
+            ec = e;
+            done = true;
+          });
+        });
+        return run_until(conn.ioc, done, forever, abort);
+      },
+      on_data, endpoint_.describe());
   return r;
 }
 

@@ -5,9 +5,6 @@
 // status right after each op of its own, so those are reported at once).
 #include "pve_api.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -17,139 +14,6 @@ namespace {
 
 using sdk::Error;
 using Clock = std::chrono::steady_clock;
-
-struct Guest {
-  int64_t vmid = 0;
-  std::string node, name, status, tags, lock;
-  int64_t uptime_s = 0;
-  double cpu = 0;
-  int64_t mem = 0, maxmem = 0;
-  bool is_template = false;
-};
-
-int64_t vmid_of(const rapidjson::Value& v) {  // older servers send it as a string
-  if (v.IsInt64()) return v.GetInt64();
-  if (v.IsString()) return sdk::parse_number<int64_t>(v.GetString()).value_or(0);
-  return 0;
-}
-
-std::string s(const rapidjson::Value& o, const char* k) {
-  auto it = o.FindMember(k);
-  return it != o.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
-Guest guest_from(const rapidjson::Value& g, const std::string& node) {
-  Guest out;
-  out.vmid = g.HasMember("vmid") ? vmid_of(g["vmid"]) : 0;
-  out.node = node;
-  out.name = s(g, "name");
-  out.status = s(g, "status");
-  out.tags = s(g, "tags");
-  out.lock = s(g, "lock");
-  if (g.HasMember("uptime") && g["uptime"].IsNumber()) out.uptime_s = g["uptime"].GetInt64();
-  if (g.HasMember("cpu") && g["cpu"].IsNumber()) out.cpu = g["cpu"].GetDouble();
-  if (g.HasMember("mem") && g["mem"].IsNumber()) out.mem = g["mem"].GetInt64();
-  if (g.HasMember("maxmem") && g["maxmem"].IsNumber()) out.maxmem = g["maxmem"].GetInt64();
-  out.is_template = g.HasMember("template") && ((g["template"].IsInt() && g["template"].GetInt() == 1) ||
-                                                (g["template"].IsString() && s(g, "template") == "1"));
-  return out;
-}
-
-berth_state state_of(const std::string& status) {
-  if (status == "running") return BERTH_STATE_RUNNING;
-  if (status == "stopped") return BERTH_STATE_STOPPED;
-  if (status == "paused" || status == "suspended") return BERTH_STATE_PAUSED;
-  return BERTH_STATE_UNKNOWN;
-}
-
-// PVE tags cannot hold '=' or ','. A tag "proxy.<key…>.<value>" becomes the
-// label "proxy.<key…>" = "<value>" (repeated keys join with ','), so the
-// core's route labels work on Proxmox; every tag is also "pve.tag.<tag>".
-sdk::Labels labels_from_tags(const std::string& tags) {
-  sdk::Labels out;
-  std::map<std::string, std::string> proxy;
-  size_t start = 0;
-  while (start < tags.size()) {
-    size_t end = tags.find_first_of(";, ", start);
-    if (end == std::string::npos) end = tags.size();
-    std::string tag = tags.substr(start, end - start);
-    start = end + 1;
-    if (tag.empty()) continue;
-    out.emplace_back("pve.tag." + tag, "true");
-    auto dot = tag.rfind('.');
-    if (tag.rfind("proxy.", 0) == 0 && dot > 6) {
-      auto& v = proxy[tag.substr(0, dot)];
-      v += (v.empty() ? "" : ",") + tag.substr(dot + 1);
-    }
-  }
-  for (auto& [k, v] : proxy) out.emplace_back(k, v);
-  if (!tags.empty()) out.emplace_back("pve.tags", tags);
-  return out;
-}
-
-sdk::Container container_of(const Guest& g, const rapidjson::Value* config = nullptr) {
-  sdk::Container c;
-  c.id = std::to_string(g.vmid);
-  c.name = g.name.empty() ? "CT" + c.id : g.name;
-  c.state = state_of(g.status);
-  c.raw_state = g.status;
-  if (c.state == BERTH_STATE_RUNNING && g.uptime_s > 0)
-    c.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() - g.uptime_s * 1000;
-  c.labels = labels_from_tags(g.tags);
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("node");
-  w.String(g.node.c_str());
-  w.Key("vmid");
-  w.Int64(g.vmid);
-  if (!g.lock.empty()) {
-    w.Key("lock");
-    w.String(g.lock.c_str());
-  }
-  w.Key("uptime_s");
-  w.Int64(g.uptime_s);
-  w.Key("cpu");
-  w.Double(g.cpu);
-  w.Key("mem");
-  w.Int64(g.mem);
-  w.Key("maxmem");
-  w.Int64(g.maxmem);
-  if (config && config->IsObject()) {
-    if (std::string os = s(*config, "ostype"); !os.empty()) c.image = "lxc:" + os;
-    // net0 = "name=eth0,bridge=vmbr0,hwaddr=…,ip=10.0.0.5/24,type=veth"
-    w.Key("networks");
-    w.StartArray();
-    for (auto& m : config->GetObject()) {
-      const std::string key = m.name.GetString();
-      if (key.rfind("net", 0) != 0 || !m.value.IsString()) continue;
-      std::string spec = m.value.GetString(), name = key, ip;
-      for (size_t i = 0; i < spec.size();) {
-        size_t comma = spec.find(',', i);
-        if (comma == std::string::npos) comma = spec.size();
-        std::string kv = spec.substr(i, comma - i);
-        if (kv.rfind("name=", 0) == 0) name = kv.substr(5);
-        if (kv.rfind("ip=", 0) == 0) ip = kv.substr(3, kv.find('/') == std::string::npos ? std::string::npos : kv.find('/') - 3);
-        i = comma + 1;
-      }
-      w.StartObject();
-      w.Key("name");
-      w.String(name.c_str());
-      w.Key("ip");
-      w.String(ip == "dhcp" ? "" : ip.c_str());
-      w.EndObject();
-    }
-    w.EndArray();
-    if (std::string lock = s(*config, "lock"); !lock.empty() && g.lock.empty()) {
-      w.Key("lock");
-      w.String(lock.c_str());
-    }
-  }
-  w.EndObject();
-  c.details_json.assign(buf.GetString(), buf.GetSize());
-  return c;
-}
 
 class Proxmox final : public sdk::Instance {
  public:
@@ -223,9 +87,9 @@ class Proxmox final : public sdk::Instance {
     if (!nodes.IsArray()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: /nodes is not a list");
     std::set<std::string> silent;
     for (auto& n : nodes.GetArray()) {
-      const std::string node = s(n, "node");
+      const std::string node = string_member(n, "node");
       if (node.empty()) continue;
-      if (s(n, "status") == "offline") {
+      if (string_member(n, "status") == "offline") {
         silent.insert(node);
         continue;
       }
@@ -245,8 +109,8 @@ class Proxmox final : public sdk::Instance {
       auto all = api_.call("GET", "/cluster/resources?type=vm", limits);
       if (all.IsArray())
         for (auto& g : all.GetArray()) {
-          const std::string node = s(g, "node");
-          if (!silent.count(node) || s(g, "type") != "lxc") continue;
+          const std::string node = string_member(g, "node");
+          if (!silent.count(node) || string_member(g, "type") != "lxc") continue;
           Guest guest = guest_from(g, node);
           guest.status = "unknown";
           if (guest.vmid > 0 && !guest.is_template) snap.guests.push_back(std::move(guest));
@@ -266,6 +130,7 @@ class Proxmox final : public sdk::Instance {
     const bool numeric = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
     if (!node.empty() && numeric) {
       auto d = api_.call("GET", "/nodes/" + node + "/lxc/" + id + "/status/current", limits);
+      if (!d.IsObject()) throw Error(BERTH_E_INTERNAL, "malformed PVE response: status/current is not an object");
       return guest_from(d, node);
     }
     const Snapshot snap = snapshot(limits);

@@ -45,9 +45,37 @@ class Api {
 };
 
 using http::limits_of;
+
+// What PVE answered, apart from the transport: the "data" member of a 200's
+// {"data": …} envelope; for any other status sdk::Error with PVE's own text
+// (the reason phrase, or the body's "message" and "errors").
+rapidjson::Document decode_response(const std::string& method, const std::string& path, unsigned status,
+                                    const std::string& reason, const std::string& body);
+// A UPID task's status document (its "data"): true once it stopped with OK
+// or WARNINGS, false while it runs; sdk::Error for a task that failed.
+bool task_done(const rapidjson::Value& status, const std::string& upid);
 // "UPID:pve1:…" → "pve1".
 std::string node_of_upid(const std::string& upid);
 // The berth code for a PVE error text/status (exposed for tests).
 berth_status code_for(unsigned status, const std::string& text);
+
+// One LXC guest as PVE's lists and status/current describe it.
+struct Guest {
+  int64_t vmid = 0;
+  std::string node, name, status, tags, lock;
+  int64_t uptime_s = 0;
+  double cpu = 0;
+  int64_t mem = 0, maxmem = 0;
+  bool is_template = false;
+};
+// The string member `k` of `o`, or "".
+std::string string_member(const rapidjson::Value& o, const char* k);
+// One element of /nodes/{node}/lxc or /cluster/resources, or a status/current.
+Guest guest_from(const rapidjson::Value& g, const std::string& node);
+berth_state state_of(const std::string& status);
+// PVE tags → labels (pve.tag.<tag>, proxy.* from "proxy.<key…>.<value>").
+sdk::Labels labels_from_tags(const std::string& tags);
+// The container berth publishes; `config` is the guest's /config (inspect).
+sdk::Container container_of(const Guest& g, const rapidjson::Value* config = nullptr);
 
 }  // namespace berth::proxmox
