@@ -53,6 +53,8 @@ struct Pipeline::Track {
   // own events a little late (Swarm counts a task running after its
   // container's start event), so after its answer a report is checked
   // again twice (kChangeRechecks); a new report starts the count over.
+  // At most `held_max` refs are followed at once (a new one past that asks
+  // for a list instead), so the status answers they queue are bounded too.
   struct Change {
     bool asking = false, again = false;
     size_t recheck = 0;  // index into kChangeRechecks of the next one
@@ -388,6 +390,13 @@ void Pipeline::handle(ChangedItem& item) {
       return start_sync(t);
     }
     t.inbox.erase(item.ref);
+  }
+  if (!t.changing.count(item.ref) && t.changing.size() >= options_.held_max) {
+    ++t.held_overflows;
+    if (!t.list_pending)  // once per list, not once per ref
+      spdlog::warn("provider {}: more than {} changed containers followed at once; listing it instead",
+                   t.provider->name(), options_.held_max);
+    return start_sync(t);
   }
   auto& c = t.changing[item.ref];
   c.recheck = 0;  // a new report restarts the follow-ups
