@@ -364,6 +364,11 @@ TEST_P(ProviderConformance, OpsWhoseGoalHoldsSucceedAndImpossibleOnesConflict) {
   }
   EXPECT_OK(provider_->stop(ref, std::nullopt, 10, op()));
   EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+  if (has(BERTH_CAP_RESTART)) {  // restart of a stopped one starts it
+    EXPECT_OK(provider_->restart(ref, 5, op()));
+    EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING) << "restart a stopped one";
+    EXPECT_OK(provider_->stop(ref, std::nullopt, 10, op()));
+  }
 }
 
 TEST_P(ProviderConformance, EventsCarryTheContainersIdentity) {

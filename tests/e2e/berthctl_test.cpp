@@ -142,56 +142,91 @@ TEST_F(Berthctl, CreateRunAndRmBuildTheSpecFromTheCommandLine) {
   EXPECT_EQ(run("ps --timeout 5").code, 2) << "an option ps does not take";
 }
 
-TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
-  char tmpl[] = "/tmp/berthctl-events-XXXXXX";
-  int fd = mkstemp(tmpl);
-  close(fd);
-  const std::string out = tmpl;
-  pid_t pid = fork();
-  if (pid == 0) {
-    const std::string cmd = fmt::format("exec {} {} events --since-snapshot --filter name=web --filter type=exited >{}",
-                                        BERTH_TEST_BERTHCTL, rt_, out);
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+// `berthctl events ARGS` running in the background, its output in a file
+// (stdio buffers a file as it buffers a pipe: only a flush makes a line show).
+class EventsTail {
+ public:
+  EventsTail(const std::string& rt, const std::string& args) {
+    char tmpl[] = "/tmp/berthctl-events-XXXXXX";
+    close(mkstemp(tmpl));
+    out_ = tmpl;
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string cmd = fmt::format("exec {} {} events {} >{}", BERTH_TEST_BERTHCTL, rt, args, out_);
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
   }
-  auto text_of = [&] {
+  ~EventsTail() {
+    stop();
+    std::remove(out_.c_str());
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string text() const {
     std::string text;
-    if (FILE* f = fopen(out.c_str(), "r")) {
+    if (FILE* f = fopen(out_.c_str(), "r")) {
       char buf[4096];
       while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
       fclose(f);
     }
     return text;
-  };
-  // Waits until the output shows `what` `times` times (berthctl flushes
-  // every line, also into a file).
-  auto wait_for = [&](const std::string& what, size_t times) {
+  }
+  // Waits until the output shows `what` `times` times, berthctl still running.
+  bool wait_for(const std::string& what, size_t times) const {
     for (int i = 0; i < 1000; ++i) {
-      const std::string t = text_of();
+      const std::string t = text();
       size_t n = 0;
       for (size_t at = t.find(what); at != std::string::npos; at = t.find(what, at + 1)) ++n;
       if (n >= times) return true;
       std::this_thread::sleep_for(10ms);
     }
     return false;
-  };
+  }
+
+ private:
+  std::string out_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
+  EventsTail tail(rt_, "--since-snapshot --filter name=web --filter type=exited");
   // The snapshot is printed once the subscription is live.
-  ASSERT_TRUE(wait_for("snapshot", 1)) << text_of();
+  ASSERT_TRUE(tail.wait_for("snapshot", 1)) << tail.text();
   run("stop db --timeout 1");
   run("stop web --timeout 1");
   run("start web");
   run("stop web --timeout 1");
   // Events come in order: once the second exit of web is out, anything the
   // filters let through before it is out too.
-  EXPECT_TRUE(wait_for("exited    web", 2)) << text_of();
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  const std::string text = text_of();
-  std::remove(out.c_str());
+  EXPECT_TRUE(tail.wait_for("exited    web", 2)) << tail.text();
+  tail.stop();
+  const std::string text = tail.text();
   EXPECT_NE(text.find("snapshot"), std::string::npos) << text;
   EXPECT_NE(text.find("exited    web"), std::string::npos) << text;
   EXPECT_EQ(text.find("started   web"), std::string::npos) << "type filter: " << text;
   EXPECT_EQ(text.find("exited    db"), std::string::npos) << "name filter: " << text;
+}
+
+// --json: one JSON object per line, each flushed as it happens (seen while
+// berthctl still runs, not at its exit).
+TEST_F(Berthctl, JsonEventsAreOneObjectPerLineFlushedAsTheyCome) {
+  EventsTail tail(rt_, "--json --since-snapshot --filter type=exited");
+  ASSERT_TRUE(tail.wait_for("\"providers\"", 1)) << "the snapshot line: " << tail.text();
+  run("stop web --timeout 1");
+  ASSERT_TRUE(tail.wait_for("\"type\":\"exited\"", 1)) << tail.text();
+  const std::string text = tail.text();
+  size_t lines = 0;
+  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1, ++lines) {
+    rapidjson::Document d;
+    d.Parse(text.data() + at, nl - at);
+    EXPECT_FALSE(d.HasParseError()) << "line " << lines << ": " << text.substr(at, nl - at);
+  }
+  EXPECT_GE(lines, 2u) << text;
 }
 
 }  // namespace
