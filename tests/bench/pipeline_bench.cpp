@@ -119,7 +119,7 @@ Figures raw_pub_sub(zmq::context_t& zmq, const std::string& endpoint, uint64_t c
 Figures through_berthd(zmq::context_t& zmq, uint64_t count, const std::string& transport) {
   static int port = 23950;
   std::string endpoints;
-  if (transport == "tcp") endpoints = fmt::format(R"("events_endpoint": "tcp://127.0.0.1:{}",)", port++);
+  if (transport == "tcp") endpoints = fmt::format(R"("events_endpoint": "tcp://127.0.0.1:{}", "insecure": true,)", port++);
   const std::string config = fmt::format(
       R"({{{} "heartbeat_ms": 1000, "pub_hwm": {}, "log_level": "warn", "providers": [
         {{"name": "sim", "plugin": "{}", "config": {{"containers": [],
