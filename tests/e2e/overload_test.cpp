@@ -156,7 +156,15 @@ TEST(Overload, SigtermInTheMiddleOfAFloodExitsInTimeAndSaysStopping) {
   reader.join();
   ASSERT_TRUE(code) << "berthd did not exit within 10 s";
   EXPECT_EQ(*code, 0) << d.output();
-  EXPECT_LT(took.count(), 3000) << "shutdown_timeout_ms is 3000";
+  // Exit code 0 says berthd's own shutdown held its 3 s budget (past it,
+  // it exits 1). The wall time adds the process's exit; a sanitizer's
+  // runtime makes that slow (TSan under -j2 in CI: 3.8 s in all once).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr long long kExitAllowance = 3000;
+#else
+  constexpr long long kExitAllowance = 0;
+#endif
+  EXPECT_LT(took.count(), 3000 + kExitAllowance) << "shutdown_timeout_ms is 3000";
   EXPECT_TRUE(stopping) << "no daemon/stopping after " << received << " messages";
   std::printf("SIGTERM under load: exited in %lld ms after %llu messages\n", (long long)took.count(),
               (unsigned long long)received.load());
