@@ -379,25 +379,20 @@ void Pipeline::handle(ListItem& item) {
 // reports arrive while it runs (they are merged into one more call after it).
 void Pipeline::handle(ChangedItem& item) {
   Track& t = track(item.provider);
+  bool flooded;  // more reports than the inbox holds: they were dropped
   {
     std::lock_guard lock(t.inbox_mutex);
-    if (item.ref.empty()) {  // too many reports: one list tells them all
+    flooded = item.ref.empty();
+    if (flooded) {
       t.inbox_overflow = false;
       t.inbox.clear();
-      ++t.held_overflows;
-      spdlog::warn("provider {}: more than {} changes reported at once; listing it instead", t.provider->name(),
-                   options_.held_max);
-      return start_sync(t);
+    } else {
+      t.inbox.erase(item.ref);
     }
-    t.inbox.erase(item.ref);
   }
-  if (!t.changing.count(item.ref) && t.changing.size() >= options_.held_max) {
-    ++t.held_overflows;
-    if (!t.list_pending)  // once per list, not once per ref
-      spdlog::warn("provider {}: more than {} changed containers followed at once; listing it instead",
-                   t.provider->name(), options_.held_max);
-    return start_sync(t);
-  }
+  if (flooded) return list_instead(t, "changes reported at once");
+  if (!t.changing.count(item.ref) && t.changing.size() >= options_.held_max)
+    return list_instead(t, "changed containers followed at once");
   auto& c = t.changing[item.ref];
   c.recheck = 0;  // a new report restarts the follow-ups
   if (c.asking) {
@@ -407,6 +402,14 @@ void Pipeline::handle(ChangedItem& item) {
   c.due.reset();
   c.asking = true;
   ask_status(t, item.ref);
+}
+
+// Too many changes to follow one by one: one list tells them all.
+void Pipeline::list_instead(Track& t, std::string_view too_many) {
+  ++t.held_overflows;
+  if (!t.list_pending)  // once per list, not once per report
+    spdlog::warn("provider {}: more than {} {}; listing it instead", t.provider->name(), options_.held_max, too_many);
+  start_sync(t);
 }
 
 void Pipeline::ask_status(Track& t, const std::string& ref) {

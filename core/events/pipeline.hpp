@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -120,6 +121,7 @@ class Pipeline final : public ProviderListener {
   void handle(WatchItem& item);
   void handle(ChangedItem& item);
   void ask_status(Track& t, const std::string& ref);
+  void list_instead(Track& t, std::string_view too_many);
   void begin(Track& t);
   void start_watch(Track& t);
   void start_sync(Track& t);

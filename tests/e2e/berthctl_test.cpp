@@ -1,5 +1,6 @@
 // berthctl against the real berthd (sim.so): tables, --json, exit codes that
 // mean something, one-line errors, events with filters and --since-snapshot.
+#include "background.hpp"
 #include "berthd_process.hpp"
 
 #include <fmt/format.h>
@@ -142,70 +143,32 @@ TEST_F(Berthctl, CreateRunAndRmBuildTheSpecFromTheCommandLine) {
   EXPECT_EQ(run("ps --timeout 5").code, 2) << "an option ps does not take";
 }
 
-// `berthctl events ARGS` running in the background, its output in a file
-// (stdio buffers a file as it buffers a pipe: only a flush makes a line show).
-class EventsTail {
- public:
-  EventsTail(const std::string& rt, const std::string& args) {
-    char tmpl[] = "/tmp/berthctl-events-XXXXXX";
-    close(mkstemp(tmpl));
-    out_ = tmpl;
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string cmd = fmt::format("exec {} {} events {} >{}", BERTH_TEST_BERTHCTL, rt, args, out_);
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~EventsTail() {
-    stop();
-    std::remove(out_.c_str());
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  std::string text() const {
-    std::string text;
-    if (FILE* f = fopen(out_.c_str(), "r")) {
-      char buf[4096];
-      while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-      fclose(f);
-    }
-    return text;
-  }
-  // Waits until the output shows `what` `times` times, berthctl still running.
-  bool wait_for(const std::string& what, size_t times) const {
-    for (int i = 0; i < 1000; ++i) {
-      const std::string t = text();
-      size_t n = 0;
-      for (size_t at = t.find(what); at != std::string::npos; at = t.find(what, at + 1)) ++n;
-      if (n >= times) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
-  }
-
- private:
-  std::string out_;
-  pid_t pid_ = -1;
-};
+// Whether `berthctl events` in the background (tests/support/background.hpp:
+// its stdout and stderr in a file, which stdio buffers as it buffers a pipe)
+// shows `what` `times` times while it still runs.
+bool shows(const Background& tail, const std::string& what, size_t times) {
+  return tail.wait_until(
+      [&](const std::string& t) {
+        size_t n = 0;
+        for (size_t at = t.find(what); at != std::string::npos; at = t.find(what, at + 1)) ++n;
+        return n >= times;
+      },
+      10s);
+}
 
 TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
-  EventsTail tail(rt_, "--since-snapshot --filter name=web --filter type=exited");
+  Background tail(fmt::format("{} {} events --since-snapshot --filter name=web --filter type=exited",
+                              BERTH_TEST_BERTHCTL, rt_));
   // The snapshot is printed once the subscription is live.
-  ASSERT_TRUE(tail.wait_for("snapshot", 1)) << tail.text();
+  ASSERT_TRUE(shows(tail, "snapshot", 1)) << tail.output();
   run("stop db --timeout 1");
   run("stop web --timeout 1");
   run("start web");
   run("stop web --timeout 1");
   // Events come in order: once the second exit of web is out, anything the
   // filters let through before it is out too.
-  EXPECT_TRUE(tail.wait_for("exited    web", 2)) << tail.text();
-  tail.stop();
-  const std::string text = tail.text();
+  EXPECT_TRUE(shows(tail, "exited    web", 2)) << tail.output();
+  const std::string text = tail.output();
   EXPECT_NE(text.find("snapshot"), std::string::npos) << text;
   EXPECT_NE(text.find("exited    web"), std::string::npos) << text;
   EXPECT_EQ(text.find("started   web"), std::string::npos) << "type filter: " << text;
@@ -213,18 +176,22 @@ TEST_F(Berthctl, EventsFilterAndSinceSnapshot) {
 }
 
 // --json: one JSON object per line, each flushed as it happens (seen while
-// berthctl still runs, not at its exit).
+// berthctl still runs, not at its exit). Diagnostics go to stderr, which
+// the file holds too: they are the lines that start "berthctl: ".
 TEST_F(Berthctl, JsonEventsAreOneObjectPerLineFlushedAsTheyCome) {
-  EventsTail tail(rt_, "--json --since-snapshot --filter type=exited");
-  ASSERT_TRUE(tail.wait_for("\"providers\"", 1)) << "the snapshot line: " << tail.text();
+  Background tail(fmt::format("{} {} events --json --since-snapshot --filter type=exited", BERTH_TEST_BERTHCTL, rt_));
+  ASSERT_TRUE(shows(tail, "\"providers\"", 1)) << "the snapshot line: " << tail.output();
   run("stop web --timeout 1");
-  ASSERT_TRUE(tail.wait_for("\"type\":\"exited\"", 1)) << tail.text();
-  const std::string text = tail.text();
+  ASSERT_TRUE(shows(tail, "\"type\":\"exited\"", 1)) << tail.output();
+  const std::string text = tail.output();
   size_t lines = 0;
-  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1, ++lines) {
+  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) {
+    const std::string_view line(text.data() + at, nl - at);
+    if (line.starts_with("berthctl: ")) continue;
     rapidjson::Document d;
-    d.Parse(text.data() + at, nl - at);
-    EXPECT_FALSE(d.HasParseError()) << "line " << lines << ": " << text.substr(at, nl - at);
+    d.Parse(line.data(), line.size());
+    EXPECT_FALSE(d.HasParseError()) << "line " << lines << ": " << line;
+    ++lines;
   }
   EXPECT_GE(lines, 2u) << text;
 }

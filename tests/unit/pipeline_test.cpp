@@ -57,12 +57,13 @@ class WithoutOpNotices : public ProviderListener {
 
 class PipelineChanges : public testing::Test {
  protected:
+  static constexpr size_t kHeldMax = 100;
   void SetUp() override {
     auto plugin = Plugin::load(BERTH_TEST_PLUGIN_DIR "/sim.so");
     ASSERT_TRUE(plugin) << plugin.error().message();
     scheduler_.emplace(threads_, Scheduler::Options{});
     Pipeline::Options o;
-    o.held_max = 100;
+    o.held_max = kHeldMax;
     pipeline_.emplace(recorder_, view_, *scheduler_, o);
     // Polled (no watch): nothing but our reports and the polls publishes.
     listener_.emplace(*pipeline_);
@@ -106,7 +107,7 @@ TEST_F(PipelineChanges, AFloodOfReportsStaysWithinTheBoundAndEndsInOneList) {
     for (int i = 0; i < 1000; ++i) pipeline_->on_changed(*provider_, "flood-" + std::to_string(i));
   // Queued: at most held_max reports and one 'list instead', plus the status
   // answers of the refs being followed (at most held_max of them).
-  EXPECT_LE(pipeline_->stats().queue_depth, 201u) << "reports and answers stay within their bounds";
+  EXPECT_LE(pipeline_->stats().queue_depth, 2 * kHeldMax + 1) << "reports and answers stay within their bounds";
   // Nothing was lost on the way: a real change among the flood is published,
   // by the list the overflow asked for (origin poll) or by its own report
   // (engine), whichever the sequencer reached first.

@@ -284,7 +284,9 @@ TEST_F(SchedulerTest, AJobThatThrowsFreesItsSlotAndItsContainer) {
   EXPECT_EQ(journal_.refusal("start")->status.code(), berth::Code::internal);
   EXPECT_NE(journal_.refusal("start")->status.message().find("boom"), std::string::npos);
   // The slot is given back after the job's body returns: wait for it.
-  for (int i = 0; i < 500 && s.load(*a_).running != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (const auto until = std::chrono::steady_clock::now() + kPatience;
+       s.load(*a_).running != 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(s.load(*a_).running, 0u);
 }
 
