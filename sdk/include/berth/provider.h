@@ -487,7 +487,8 @@ typedef struct berth_host {
    * For engines whose events are coarser than berth's, so that the plugin
    * keeps no state to diff. Any thread, while watching. Never blocks: a
    * ref already reported and not yet asked is not queued again, and past
-   * the host's bound on waiting reports the host lists the instance instead. */
+   * the host's bound on waiting reports, or on refs it follows at once,
+   * the host lists the instance instead. */
   void (*changed)(berth_host_ctx *ctx, const char *ref);
 } berth_host;
 
