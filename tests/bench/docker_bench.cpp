@@ -1,8 +1,13 @@
 // Benchmark, not a test: docker.so through berthd against the private test
 // dockerd, each figure next to the same thing done directly on the Engine API
 // in the same run. Prints; asserts nothing.
-//   1. engine event → SUB latency vs engine event → a raw /events reader
-//   2. `status` over REQ vs GET /containers/{id}/json on a kept-alive socket
+//   1. engine event → SUB latency vs engine event → a raw /events reader,
+//      beside the floor of any ZeroMQ publisher: the raw reader republishing
+//      each event at once on a bare PUB (its own context, as a daemon's
+//      would be) to a SUB here
+//   2. `status` over REQ vs GET /containers/{id}/json on a kept-alive socket,
+//      beside the floor of any call through berthd: `ping`, a REQ round trip
+//      that berthd answers itself
 //   3. a burst of 300 containers started, then killed, at once → each one's
 //      `started` and `exited`, in that order, exactly once
 #include "bench_util.hpp"
@@ -15,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <map>
 #include <set>
@@ -71,7 +77,9 @@ int main() {
 
   // --- 1 and 2, over several rounds (median and range of each figure).
   const int rounds = 5;
-  Spread lat50, lat99, unpaired, st_direct, st_berth, st_ratio;
+  Spread lat50, lat99, unpaired, st_direct, st_berth, st_ratio, st_ping, fwd50, fwd99;
+  zmq::context_t fwd_zmq;  // the bare forwarder's, apart from the subscribers' context
+  const std::string fwd_endpoint = fmt::format("ipc:///tmp/berth-bench-fwd-{}.sock", getpid());
   for (int round = 0; round < rounds; ++round) {
     // 1. event latency: SUB vs a raw /events reader, the same events paired
     //    by the engine's own time (timeNano), each side stamped on its own
@@ -79,7 +87,14 @@ int main() {
     Subscriber sub(zmq, daemon.events_endpoint(), "container/dk/");
     sub.wait_connected();
     std::mutex m;
-    std::map<int64_t, Clock::time_point> raw_at, sub_at;
+    std::map<int64_t, Clock::time_point> raw_at, sub_at, fwd_at;
+    zmq::socket_t fwd_pub(fwd_zmq, zmq::socket_type::pub);
+    fwd_pub.set(zmq::sockopt::linger, 0);
+    fwd_pub.bind(fwd_endpoint);
+    zmq::socket_t fwd_sub(zmq, zmq::socket_type::sub);
+    fwd_sub.set(zmq::sockopt::subscribe, "");
+    fwd_sub.set(zmq::sockopt::rcvtimeo, 200);
+    fwd_sub.connect(fwd_endpoint);
     berth::http::Stream raw(ep);
     std::thread reader([&] {
       raw.run({"GET", api + "/events?filters=" + berth::http::url_encode(R"({"type":["container"]})")}, 5s, [] {},
@@ -93,14 +108,28 @@ int main() {
                                                      line.find("\"Action\":\"unpause\"") == line.npos))
                     continue;
                   const auto at = line.find("\"timeNano\":");
-                  if (at != line.npos) raw_at[std::strtoll(line.data() + at + 11, nullptr, 10)] = now;
+                  if (at == line.npos) continue;
+                  const int64_t t = std::strtoll(line.data() + at + 11, nullptr, 10);
+                  raw_at[t] = now;
+                  fwd_pub.send(zmq::const_buffer(&t, sizeof t), zmq::send_flags::dontwait);
                 }
               });
     });
+    std::atomic<bool> done{false};
     std::this_thread::sleep_for(500ms);
     berth::http::Client direct(ep);
+    std::thread fwd_reader([&] {
+      while (!done) {
+        zmq::message_t msg;
+        if (!fwd_sub.recv(msg) || msg.size() != sizeof(int64_t)) continue;
+        const auto now = Clock::now();
+        int64_t t;
+        std::memcpy(&t, msg.data(), sizeof t);
+        std::lock_guard lock(m);
+        fwd_at[t] = now;
+      }
+    });
     const int cycles = 50;
-    std::atomic<bool> done{false};
     std::thread sub_reader([&] {
       while (!done) {
         auto msg = sub.next_matching("container/dk/", 200ms);
@@ -119,10 +148,11 @@ int main() {
     std::this_thread::sleep_for(500ms);
     done = true;
     sub_reader.join();
+    fwd_reader.join();
     std::this_thread::sleep_for(300ms);
     raw.stop();
     reader.join();
-    Samples extra;
+    Samples extra, fwd;
     size_t lone = 0;
     {
       std::lock_guard lock(m);
@@ -130,33 +160,43 @@ int main() {
         auto it = sub_at.find(t);
         if (it == sub_at.end()) ++lone;
         else extra.add(ms(it->second - at));
+        if (auto f = fwd_at.find(t); f != fwd_at.end()) fwd.add(ms(f->second - at));
       }
     }
     lat50.add(extra.p50()), lat99.add(extra.p99()), unpaired.add(static_cast<double>(lone));
+    fwd50.add(fwd.p50()), fwd99.add(fwd.p99());
 
     // 2. status through berth vs the direct API call, interleaved call by call.
-    Samples d, b;
+    Samples d, b, p;
     for (int i = 0; i < 200; ++i) {
       auto t0 = Clock::now();
       direct.call({"GET", api + "/containers/" + id + "/json"}, {Clock::now() + 10s, {}});
       auto t1 = Clock::now();
       client.call(fmt::format(R"({{"op":"status","container":"{}","provider":"dk"}})", name));
       auto t2 = Clock::now();
+      client.call(R"({"op":"ping"})");
+      auto t3 = Clock::now();
       d.add(ms(t1 - t0));
       b.add(ms(t2 - t1));
+      p.add(ms(t3 - t2));
     }
-    st_direct.add(d.p50()), st_berth.add(b.p50()), st_ratio.add(b.p50() / d.p50());
+    st_direct.add(d.p50()), st_berth.add(b.p50()), st_ratio.add(b.p50() / d.p50()), st_ping.add(p.p50());
   }
   std::printf("  %d rounds; median (min–max)\n", rounds);
   std::printf("  1. event latency added by berth (SUB arrival - raw /events arrival), 100 pause/unpause\n"
               "     events a round paired by the engine's time (%s unpaired a round):\n"
-              "       p50 %s ms   p99 %s ms   (goal p99 <= 0.5 ms)\n",
-              unpaired.text("%.0f").c_str(), lat50.text("%.3f").c_str(), lat99.text("%.3f").c_str());
+              "       p50 %s ms   p99 %s ms   (goal p99 <= 0.5 ms)\n"
+              "     the same events republished at once on a bare PUB (one ZeroMQ hop, no berth):\n"
+              "       p50 %s ms   p99 %s ms\n",
+              unpaired.text("%.0f").c_str(), lat50.text("%.3f").c_str(), lat99.text("%.3f").c_str(),
+              fwd50.text("%.3f").c_str(), fwd99.text("%.3f").c_str());
   std::printf("  2. status, 200 calls each a round, p50:\n"
               "       direct GET /containers/{id}/json   %s ms\n"
               "       berth REQ status                   %s ms\n"
-              "       ratio berth/direct                 %s   (goal <= 1.5)\n",
-              st_direct.text("%.3f").c_str(), st_berth.text("%.3f").c_str(), st_ratio.text().c_str());
+              "       ratio berth/direct                 %s   (goal <= 1.5)\n"
+              "       berth REQ ping (no plugin, no engine) %s ms: the round trip every call pays\n",
+              st_direct.text("%.3f").c_str(), st_berth.text("%.3f").c_str(), st_ratio.text().c_str(),
+              st_ping.text("%.3f").c_str());
   docker("rm -f " + name);
 
   // --- 3. burst: 300 containers started at once, then killed at once; every

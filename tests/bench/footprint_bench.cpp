@@ -40,21 +40,15 @@ bool synced(Client& c, size_t providers) {
   return true;
 }
 
-// Resident and not shared with any other process (smaps_rollup's Private_*):
-// what the daemon itself costs, without the library text every process of
-// the machine shares.
-double private_mib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  uint64_t kib = 0;
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("Private_Clean:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0)
-      kib += std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
-  return kib / 1024.0;
-}
+// RSS in two parts (/proc/PID/status): anonymous — heap, stacks, queues,
+// what berthd itself holds — and file-backed — the code and read-only data
+// of berthd, its plugins and the libraries they use, touched pages only.
+double anon_mib(int pid) { return status_field(pid, "RssAnon:") / 1024.0; }
+double file_mib(int pid) { return status_field(pid, "RssFile:") / 1024.0; }
 
 // Idle footprint of a config, three daemons in turn: median (min–max).
 void idle(zmq::context_t& zmq, const char* what, const std::string& config, size_t providers) {
-  Spread rss, priv, threads;
+  Spread rss, anon, file, threads;
   for (int i = 0; i < 3; ++i) {
     BerthdProcess d(config);
     if (!d.ready()) {
@@ -64,11 +58,12 @@ void idle(zmq::context_t& zmq, const char* what, const std::string& config, size
     Client c(zmq, d.commands_endpoint());
     for (int k = 0; k < 200 && !synced(c, providers); ++k) std::this_thread::sleep_for(10ms);
     std::this_thread::sleep_for(2s);  // settled: no start-up work left
-    rss.add(rss_mib(d.pid())), priv.add(private_mib(d.pid()));
+    rss.add(rss_mib(d.pid())), anon.add(anon_mib(d.pid())), file.add(file_mib(d.pid()));
     threads.add(static_cast<double>(status_field(d.pid(), "Threads:")));
   }
-  std::printf("  idle, %-38s RSS %s MiB (private %s), %s threads   (goal <= 10 MiB)\n", what,
-              rss.text("%.1f").c_str(), priv.text("%.1f").c_str(), threads.text("%.0f").c_str());
+  std::printf("  idle, %-38s RSS %s MiB (anonymous %s, file-backed %s), %s threads   (goal <= 10 MiB)\n",
+              what, rss.text("%.1f").c_str(), anon.text("%.1f").c_str(), file.text("%.1f").c_str(),
+              threads.text("%.0f").c_str());
 }
 
 std::string sim_config(int n) {

@@ -165,7 +165,7 @@ TEST(Overload, SigtermInTheMiddleOfAFloodExitsInTimeAndSaysStopping) {
   // runtime makes that slow (TSan under -j2 in CI: 3.8 s in all once).
   constexpr long long kExitAllowanceMs = kSanitized ? 3000 : 0;
   EXPECT_LT(took.count(), 3000 + kExitAllowanceMs) << "shutdown_timeout_ms is 3000";
-  EXPECT_TRUE(stopping) << "no daemon/stopping after " << received << " messages";
+  EXPECT_TRUE(stopping) << "no daemon/stopping after " << received << " messages\n" << d.output();
   std::printf("SIGTERM under load: exited in %lld ms after %llu messages\n", (long long)took.count(),
               (unsigned long long)received.load());
 }
