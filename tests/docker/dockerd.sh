@@ -76,7 +76,10 @@ start)
 stop)
   if [ -f "$dir/owned" ] && [ -f "$dir/docker.pid" ]; then
     pid=$(cat "$dir/docker.pid")
-    docker_cli ps -aq 2>/dev/null | xargs -r docker -H "unix://$sock" rm -f >/dev/null 2>&1 || true
+    # Paused ones unpaused first: Docker 20.10's `rm -f` of a paused container
+    # whose healthcheck exec was frozen with it never returns.
+    docker_cli ps -q --filter status=paused 2>/dev/null | xargs -r timeout 30 docker -H "unix://$sock" unpause >/dev/null 2>&1 || true
+    docker_cli ps -aq 2>/dev/null | xargs -r timeout 60 docker -H "unix://$sock" rm -f >/dev/null 2>&1 || true
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     # dockerd leaves its containerd behind when killed before it could clean up.

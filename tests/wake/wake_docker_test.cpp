@@ -129,7 +129,12 @@ class WakeDockerBase : public ::testing::Test {
         engine_log_);
   }
   void TearDown() override {
-    for (const auto& n : made_) docker("rm -f " + n);
+    // Unpaused first: Docker 20.10's `rm -f` of a paused container whose
+    // healthcheck exec was frozen with it hangs (seen in the pause test).
+    for (const auto& n : made_) {
+      docker("unpause " + n);
+      docker("rm -f " + n);
+    }
     engine_events_.reset();
     ::unlink(engine_log_.c_str());
   }
