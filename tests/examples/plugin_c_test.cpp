@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace {
@@ -61,6 +62,15 @@ TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
   EXPECT_STREQ(st["result"]["routing"]["routes"][0]["alias"].GetString(), "hello");
   // The watcher has seen it run (else a quick stop could fall between polls).
   ASSERT_TRUE(sub.next_matching("container/svc/started", std::chrono::seconds(5)));
+  // And the service has set its trap: its first line comes after the trap. A
+  // SIGTERM before it kills the shell (exit 143); under TSan the forked child
+  // took long enough for that once.
+  const auto said_hello = [&] {
+    std::ifstream log(demo + "/hello/log");
+    return std::string(std::istreambuf_iterator<char>(log), {}).find("hello ") != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !said_hello(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_TRUE(said_hello()) << "the demo service never wrote its first line";
   const auto t0 = std::chrono::steady_clock::now();
   auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":5})");
   ASSERT_TRUE(stopped["ok"].GetBool());
