@@ -76,8 +76,9 @@ start)
 stop)
   if [ -f "$dir/owned" ] && [ -f "$dir/docker.pid" ]; then
     pid=$(cat "$dir/docker.pid")
-    # Paused ones unpaused first: Docker 20.10's `rm -f` of a paused container
-    # whose healthcheck exec was frozen with it never returns.
+    # Paused ones unpaused first: once, Docker 20.10's `rm -f` of a paused
+    # container whose healthcheck exec was frozen with it hung for 12 min,
+    # until its freezer cgroup was thawed by hand (not reproduced since).
     docker_cli ps -q --filter status=paused 2>/dev/null | xargs -r timeout 30 docker -H "unix://$sock" unpause >/dev/null 2>&1 || true
     docker_cli ps -aq 2>/dev/null | xargs -r timeout 60 docker -H "unix://$sock" rm -f >/dev/null 2>&1 || true
     kill "$pid" 2>/dev/null || true

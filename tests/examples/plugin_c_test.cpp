@@ -1,6 +1,7 @@
 // examples/plugin-c (plain C, built out of tree from the installed SDK):
 // the conformance kit, and berthd serving it.
 #include "berthd_process.hpp"
+#include "eventually.hpp"
 
 #include <berth/provider.h>
 #include <gtest/gtest.h>
@@ -69,8 +70,7 @@ TEST(PluginC, BerthdLoadsItAndRunsTheDemoService) {
     std::ifstream log(demo + "/hello/log");
     return std::string(std::istreambuf_iterator<char>(log), {}).find("hello ") != std::string::npos;
   };
-  for (int i = 0; i < 200 && !said_hello(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  ASSERT_TRUE(said_hello()) << "the demo service never wrote its first line";
+  ASSERT_TRUE(eventually(said_hello, std::chrono::seconds(5))) << "the demo service never wrote its first line";
   const auto t0 = std::chrono::steady_clock::now();
   auto stopped = c.call(R"({"op":"stop","container":"hello","timeout":5})");
   ASSERT_TRUE(stopped["ok"].GetBool());
@@ -123,11 +123,8 @@ TEST(PluginC, ShutdownNamesAStuckOpAndStillDestroysEveryOtherInstance) {
   Client c(zmq, d.commands_endpoint());
   ASSERT_TRUE(c.call(R"({"op":"start","container":"keep"})")["ok"].GetBool());
   int pid = 0;
-  for (int i = 0; i < 500 && pid == 0; ++i) {
-    std::ifstream(pidfile) >> pid;
-    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GT(pid, 0) << "the service never ran";
+  const auto ran = [&] { return static_cast<bool>(std::ifstream(pidfile) >> pid) && pid > 0; };
+  ASSERT_TRUE(eventually(ran, std::chrono::seconds(5), std::chrono::milliseconds(10))) << "the service never ran";
   EXPECT_STREQ(c.call(R"({"op":"start","container":"h0","timeout_ms":300})")["error"]["code"].GetString(), "timeout");
   const auto t0 = std::chrono::steady_clock::now();
   auto code = d.terminate(std::chrono::seconds(10));

@@ -69,15 +69,6 @@ int free_port() {
   return port;
 }
 
-bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
-  const auto until = Clock::now() + timeout;
-  for (;;) {
-    if (ok()) return true;
-    if (Clock::now() >= until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
 // ------------------------------------------------------------ processes
 
 Child::Child(std::vector<std::string> argv, std::string log, std::vector<std::string> env) : log_(std::move(log)) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "berthd_process.hpp"
+#include "eventually.hpp"
 
 #include <gtest/gtest.h>
 
@@ -43,8 +44,7 @@ void write_file(const std::string& path, const std::string& text);
 int replace_all(std::string& s, const std::string& from, const std::string& to);
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released).
 int free_port();
-// Polls `ok` every 20 ms until it holds or `timeout` passes; returns its last value.
-bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout);
+using berth::testing::eventually;
 
 // A temporary directory (make_temp_dir), removed at the end of the scope
 // unless BERTH_KEEP_TEST_DIRS is set.
