@@ -4,6 +4,7 @@
 #include "commands/command_server.hpp"
 #include "events/pipeline.hpp"
 #include "events/publisher.hpp"
+#include "events/subscribers.hpp"
 #include "metrics/http_endpoint.hpp"
 #include "metrics/metrics.hpp"
 #include "plugin/plugin.hpp"
@@ -166,7 +167,7 @@ struct MetricSources {
   const StateView& view;
   const Scheduler& scheduler;
   const std::vector<std::unique_ptr<Provider>>& providers;
-  const ConnectionCount& subscribers;
+  const Subscribers& subscribers;
   const ZapHandler* zap;
 };
 
@@ -360,6 +361,9 @@ int run_daemon(const Config& config) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }
+  // Counted for metrics; `stopping` waits on it for subscribers that are behind.
+  Subscribers subscribers(zmq, publisher.socket());
+  publisher.watch(&subscribers);
   std::vector<Provider*> raw;
   for (auto& p : providers) raw.push_back(p.get());
   Dispatcher dispatcher(raw, view, scheduler, &pipeline,
@@ -376,12 +380,10 @@ int run_daemon(const Config& config) {
     spdlog::error("{}", st.message());
     return kExitBind;
   }
-  std::optional<ConnectionCount> subscribers;
   std::optional<MetricsEndpoint> metrics;
   if (metered) {
-    subscribers.emplace(zmq, publisher.socket(), "events");
     metrics.emplace(config.metrics_listen, [&] {
-      return render_metrics({config, counting, command_counts, pipeline, view, scheduler, providers, *subscribers,
+      return render_metrics({config, counting, command_counts, pipeline, view, scheduler, providers, subscribers,
                              zap ? &*zap : nullptr});
     });
     if (auto st = metrics->start(); !st) {

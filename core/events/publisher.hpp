@@ -1,7 +1,8 @@
 // The events socket: sends each numbered message as [topic, body]
 // (docs/protocol.md §1). An XPUB, which subscribers see as a PUB: it drops
 // for a subscriber that falls pub_hwm behind, except the final `stopping`,
-// which waits up to `stopping_wait` for room. Sequencer thread only.
+// which waits up to `stopping_wait` for every subscriber to catch up.
+// Sequencer thread only.
 #pragma once
 
 #include "auth/keys.hpp"
@@ -14,6 +15,8 @@
 #include <string>
 
 namespace berth {
+
+class Subscribers;
 
 class ZmqPublisher final : public EventSink {
  public:
@@ -30,6 +33,8 @@ class ZmqPublisher final : public EventSink {
   Status bind();
   // For the connection monitor, before the sequencer starts using it.
   zmq::socket_t& socket() { return pub_; }
+  // What `stopping` waits on; set before the sequencer starts, outlives it.
+  void watch(const Subscribers* subscribers) { subscribers_ = subscribers; }
 
   void container_event(std::string_view provider, const Event& e, uint64_t seq, berth_state state_after,
                        Origin origin) override;
@@ -41,6 +46,7 @@ class ZmqPublisher final : public EventSink {
  private:
   void send(std::string_view topic, std::string_view body);
   void drain_subscriptions();
+  bool wait_for_readers(std::chrono::steady_clock::time_point until);  // false: `until` came first
 
   // An event body is written into body_ (its capacity kept) and copied once
   // into the message: for bodies of a few hundred bytes one memcpy costs less
@@ -50,6 +56,7 @@ class ZmqPublisher final : public EventSink {
   // pipeline benchmark.
   zmq::socket_t pub_;
   Options options_;
+  const Subscribers* subscribers_ = nullptr;
   std::string topic_;
   std::string body_;
   static constexpr size_t kKeepBytes = 64 * 1024;

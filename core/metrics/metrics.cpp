@@ -4,12 +4,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <zmq_addon.hpp>
 
 #include <cstring>
-#include <sys/eventfd.h>
-#include <unistd.h>
-#include <set>
 
 namespace berth {
 
@@ -134,51 +130,6 @@ void CommandCounts::write(Exposition& out) const {
     out.sample("berth_command_duration_seconds_sum", {{"op", op_label(o)}},
                sum_ns_[o].load(std::memory_order_relaxed) / 1e9);
     out.sample("berth_command_duration_seconds_count", {{"op", op_label(o)}}, cumulative);
-  }
-}
-
-ConnectionCount::ConnectionCount(zmq::context_t& zmq, zmq::socket_t& watched, std::string name)
-    : pair_(zmq, zmq::socket_type::pair), stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  const std::string address = "inproc://berth-monitor-" + name;
-  if (zmq_socket_monitor(watched.handle(), address.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
-    spdlog::warn("metrics: cannot monitor the {} socket: {}", name, zmq_strerror(zmq_errno()));
-    return;
-  }
-  pair_.set(zmq::sockopt::linger, 0);
-  pair_.connect(address);
-  thread_ = std::thread([this] { run(); });
-}
-
-ConnectionCount::~ConnectionCount() {
-  if (thread_.joinable()) {
-    const uint64_t one = 1;
-    (void)!write(stop_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (stop_fd_ >= 0) close(stop_fd_);
-}
-
-void ConnectionCount::run() {
-  std::set<uint32_t> open;  // descriptors accepted and not yet gone
-  zmq::pollitem_t items[] = {{pair_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
-  for (;;) {
-    try {
-      zmq::poll(items, 2, std::chrono::milliseconds(-1));
-      if (items[1].revents & ZMQ_POLLIN) return;
-      std::vector<zmq::message_t> event;
-      if (!zmq::recv_multipart(pair_, std::back_inserter(event), zmq::recv_flags::dontwait)) continue;
-      if (event.empty() || event[0].size() < 6) continue;
-      uint16_t kind;
-      uint32_t fd;
-      std::memcpy(&kind, event[0].data(), 2);
-      std::memcpy(&fd, static_cast<const char*>(event[0].data()) + 2, 4);
-      if (kind == ZMQ_EVENT_ACCEPTED) open.insert(fd);
-      else if (kind == ZMQ_EVENT_DISCONNECTED) open.erase(fd);
-      count_ = open.size();
-    } catch (const std::exception& e) {
-      spdlog::error("metrics: connection monitor: {}", e.what());
-      return;
-    }
   }
 }
 

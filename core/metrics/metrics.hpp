@@ -8,7 +8,6 @@
 #include "common/status.hpp"
 #include "events/sink.hpp"
 
-#include <zmq.hpp>
 
 #include <array>
 #include <atomic>
@@ -18,7 +17,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace berth {
 
@@ -81,22 +79,6 @@ class CommandCounts {
   std::array<std::array<std::atomic<uint64_t>, kCodes>, kOps> by_code_{};
   std::array<std::array<std::atomic<uint64_t>, kBuckets.size() + 1>, kOps> buckets_{};
   std::array<std::atomic<uint64_t>, kOps> sum_ns_{};
-};
-
-// Connections to a socket (subscribers on the PUB), from its monitor: a
-// thread that only waits for connect and disconnect events.
-class ConnectionCount {
- public:
-  ConnectionCount(zmq::context_t& zmq, zmq::socket_t& watched, std::string name);
-  ~ConnectionCount();
-  uint64_t now() const { return count_; }
-
- private:
-  void run();
-  zmq::socket_t pair_;
-  int stop_fd_ = -1;
-  std::thread thread_;
-  std::atomic<uint64_t> count_{0};
 };
 
 }  // namespace berth

@@ -1,0 +1,42 @@
+// The connections to the events socket, from its monitor: a thread that only
+// waits for accept and disconnect events. Gives the subscriber count (a
+// metric), and tells the publisher whether everything it sent has left
+// berthd, so that `stopping` can wait for a subscriber that is behind.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace berth {
+
+class Subscribers {
+ public:
+  // Monitors `events` (one monitor per socket: nothing else may monitor it).
+  Subscribers(zmq::context_t& zmq, zmq::socket_t& events);
+  ~Subscribers();
+  Subscribers(const Subscribers&) = delete;
+  Subscribers& operator=(const Subscribers&) = delete;
+
+  uint64_t now() const { return count_; }
+
+  // True when no connection has bytes waiting in its kernel send queue.
+  // libzmq writes to a connection whenever the kernel has room, so a queue
+  // that stays empty means libzmq holds nothing more for that reader either.
+  // Any thread.
+  bool flushed() const;
+
+ private:
+  void run();
+  zmq::socket_t pair_;
+  int stop_fd_ = -1;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::set<int> open_;  // descriptors accepted and not yet gone
+  std::atomic<uint64_t> count_{0};
+};
+
+}  // namespace berth
