@@ -117,23 +117,31 @@ void ZmqPublisher::stopping(uint64_t seq) {
   rapidjson::StringBuffer buf;
   const auto body = with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon_name, seq); });
   const auto topic = wire::kStoppingTopic;
+  const auto until = std::chrono::steady_clock::now() + options_.stopping_wait;
+  const auto left = [&] {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(ms.count(), 0));
+  };
   try {
-    const auto until = std::chrono::steady_clock::now() + options_.stopping_wait;
     if (!wait_for_readers(until))
       spdlog::warn("a subscriber is still behind after {} ms: it may miss 'stopping'", options_.stopping_wait.count());
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     pub_.set(zmq::sockopt::xpub_nodrop, 1);
-    pub_.set(zmq::sockopt::sndtimeo, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    pub_.set(zmq::sockopt::sndtimeo, left());
     if (pub_.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore)) {
       if (pub_.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none)) wait_for_readers(until);
-      return;
+    } else {
+      spdlog::warn("a subscriber is more than pub_hwm behind: 'stopping' reaches only those with room");
+      pub_.set(zmq::sockopt::xpub_nodrop, 0);
+      send(topic, body);
     }
-    spdlog::warn("a subscriber is more than pub_hwm behind: 'stopping' reaches only those with room");
-    pub_.set(zmq::sockopt::xpub_nodrop, 0);
+    // Closing the socket waits no longer than this window either: a
+    // subscriber that stopped reading would otherwise hold the exit for
+    // the whole linger, past shutdown_timeout_ms when that is short.
+    pub_.set(zmq::sockopt::linger, left());
   } catch (const zmq::error_t& e) {
     spdlog::warn("stopping: {}", e.what());
+    send(topic, body);
   }
-  send(topic, body);
 }
 
 }  // namespace berth

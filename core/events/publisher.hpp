@@ -1,6 +1,7 @@
 // The events socket: sends each numbered message as [topic, body]
 // (docs/protocol.md §1). An XPUB, which subscribers see as a PUB: it drops
-// for a subscriber that falls pub_hwm behind, except the final `stopping`,
+// for a subscriber that falls pub_hwm behind (as libzmq counts: a reader
+// reports progress every pub_hwm/2 messages), except the final `stopping`,
 // which waits up to `stopping_wait` for every subscriber to catch up.
 // Sequencer thread only.
 #pragma once
@@ -24,7 +25,7 @@ class ZmqPublisher final : public EventSink {
     std::string endpoint;
     int hwm = 100000;
     std::string daemon_name = "berthd";  // in every message
-    std::chrono::milliseconds stopping_wait{1000};  // for a full subscriber queue
+    std::chrono::milliseconds stopping_wait{1000};  // `stopping`'s whole window: waits, send, close
     const KeyPair* curve = nullptr;  // the daemon's keys: CURVE on every endpoint
   };
   ZmqPublisher(zmq::context_t& zmq, Options options);

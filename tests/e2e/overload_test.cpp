@@ -1,7 +1,8 @@
 // berthd under more than it can hand out: a subscriber that stops reading
 // while a million events flow (memory stays bounded; the subscriber sees the
 // gap by seq and recovers by snapshot), and SIGTERM in the middle of a flood
-// (a bounded, clean exit that says `stopping`).
+// (a bounded, clean exit that says `stopping`), and SIGTERM while a
+// subscriber has stopped reading (the wait for it is bounded too).
 #include "berthd_process.hpp"
 
 #include <fmt/format.h>
@@ -168,6 +169,48 @@ TEST(Overload, SigtermInTheMiddleOfAFloodExitsInTimeAndSaysStopping) {
   EXPECT_TRUE(stopping) << "no daemon/stopping after " << received << " messages\n" << d.output();
   std::printf("SIGTERM under load: exited in %lld ms after %llu messages\n", (long long)took.count(),
               (unsigned long long)received.load());
+}
+
+// A subscriber that stopped reading never catches up: `stopping`'s wait for
+// it runs to its bound (a quarter of shutdown_timeout_ms), says so, and the
+// exit, closing the socket that still holds messages for it included, keeps
+// within the budget.
+TEST(Overload, SigtermWithASubscriberThatStoppedReadingExitsInTimeAndSaysSo) {
+  BerthdProcess d(fmt::format(
+      R"({{"heartbeat_ms": 200, "shutdown_timeout_ms": 1000, "pub_hwm": 1000, "providers": [{{"name": "sim",
+          "plugin": "{}", "config": {{"containers": [], "generator": {{"count": 100000000, "containers": 50}}}}}}]}})",
+      plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  zmq::socket_t sub(zmq, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 1000);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.set(zmq::sockopt::rcvtimeo, 10000);
+  sub.connect(d.events_endpoint());
+  std::vector<zmq::message_t> parts;
+  ASSERT_TRUE(zmq::recv_multipart(sub, std::back_inserter(parts))) << "no message: " << d.output();
+  // From here it reads nothing; the flood fills its queues to the kernel's.
+  Client client(zmq, d.commands_endpoint());
+  uint64_t published = 0;
+  for (const auto until = Clock::now() + 20s; published < 200000 && Clock::now() < until;) {
+    auto pong = client.call(R"({"op":"ping"})");
+    ASSERT_FALSE(pong.IsNull()) << "berthd stopped answering";
+    published = pong["result"]["seq"].GetUint64();
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(published, 200000u) << "no flood";
+
+  const auto t0 = Clock::now();
+  auto code = d.terminate(10s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  ASSERT_TRUE(code) << "berthd did not exit within 10 s";
+  EXPECT_EQ(*code, 0) << d.output();  // 1 would say the budget was overrun
+  // A short budget: closing the events socket (its linger) must fit in it too.
+  constexpr long long kExitAllowanceMs = kSanitized ? 3000 : 0;
+  EXPECT_LT(took.count(), 1000 + kExitAllowanceMs) << "shutdown_timeout_ms is 1000";
+  EXPECT_NE(d.output().find("a subscriber is still behind after 250 ms"), std::string::npos) << d.output();
+  std::printf("SIGTERM with a stalled subscriber: exited in %lld ms\n", (long long)took.count());
 }
 
 }  // namespace
