@@ -3,12 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
 
 // Stable in libzmq since 4.2.3, but declared only under its draft API.
@@ -49,55 +44,26 @@ int64_t now_s() {
 }
 }  // namespace
 
-ZapHandler::ZapHandler(zmq::context_t& zmq, std::vector<AllowedKey> keys)
-    : socket_(zmq, zmq::socket_type::rep), stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+ZapHandler::ZapHandler(zmq::context_t& zmq, std::vector<AllowedKey> keys) : socket_(zmq, zmq::socket_type::rep) {
   for (auto& k : keys) {
     auto raw = raw_key(k.public_key);
     keys_.emplace(std::move(raw), std::move(k));
   }
 }
 
-ZapHandler::~ZapHandler() {
-  stop();
-  if (stop_fd_ >= 0) close(stop_fd_);
-}
+ZapHandler::~ZapHandler() { stop(); }
 
 Status ZapHandler::start() {
-  if (stop_fd_ < 0) return {Code::internal, "eventfd failed"};
   try {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.bind("inproc://zeromq.zap.01");
   } catch (const zmq::error_t& e) {
     return {Code::internal, fmt::format("cannot bind the ZAP handler: {}", e.what())};
   }
-  thread_ = std::thread([this] { run(); });
-  return {};
+  return thread_.start(socket_, "ZAP handler", [this](auto& request) { answer(request); });
 }
 
-void ZapHandler::stop() {
-  if (!thread_.joinable()) return;
-  const uint64_t one = 1;
-  (void)!write(stop_fd_, &one, sizeof one);
-  thread_.join();
-}
-
-void ZapHandler::run() {
-  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
-  for (;;) {
-    try {
-      zmq::poll(items, 2, std::chrono::milliseconds(-1));
-      if (items[1].revents & ZMQ_POLLIN) return;
-      if (!(items[0].revents & ZMQ_POLLIN)) continue;
-      std::vector<zmq::message_t> request;
-      if (!zmq::recv_multipart(socket_, std::back_inserter(request), zmq::recv_flags::dontwait)) continue;
-      answer(request);
-    } catch (const std::exception& e) {
-      // Last resort: a handler that stops answering locks every client out
-      // (fail closed), so log loudly and keep going.
-      spdlog::error("ZAP handler: {}", e.what());
-    }
-  }
-}
+void ZapHandler::stop() { thread_.stop(); }
 
 // RFC 27: version, request id, domain, address, identity, mechanism,
 // credentials... → version, request id, status code, status text, user id,
@@ -188,14 +154,11 @@ std::optional<std::string> HandshakeWatch::refusal() {
   for (;;) {
     std::vector<zmq::message_t> event;
     if (!zmq::recv_multipart(pair_, std::back_inserter(event), zmq::recv_flags::dontwait)) return why;
-    if (event.size() < 2 || event[0].size() < 6) continue;
-    uint16_t kind;
-    uint32_t value;
-    std::memcpy(&kind, event[0].data(), 2);
-    std::memcpy(&value, static_cast<const char*>(event[0].data()) + 2, 4);
+    const auto e = monitor_event(event);
+    if (!e || event.size() < 2) continue;
     const std::string where(view(event[1]));
-    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-      why = fmt::format("{} refused this client's key (ZAP status {})", where, value);
+    if (e->kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+      why = fmt::format("{} refused this client's key (ZAP status {})", where, e->value);
     else
       why = fmt::format("CURVE handshake with {} failed (is --server-key that daemon's public key?)", where);
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "auth/keys.hpp"
+#include "common/socket_thread.hpp"
 #include "common/status.hpp"
 
 #include <zmq.hpp>
@@ -15,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace berth {
@@ -54,15 +54,13 @@ class ZapHandler {
   uint64_t denied() const { return denied_; }
 
  private:
-  void run();
   void answer(std::vector<zmq::message_t>& request);
 
   zmq::socket_t socket_;
   std::map<std::string, AllowedKey> keys_;  // by the key's 32 raw bytes
-  int stop_fd_ = -1;
-  std::thread thread_;
   std::atomic<uint64_t> allowed_{0}, denied_{0};
   std::map<std::string, int64_t> last_denial_log_;  // handler thread only; bounded
+  SocketThread thread_;  // last: stopped before what it uses goes
 };
 
 // Makes `socket` (before bind) a CURVE server whose clients the ZAP handler

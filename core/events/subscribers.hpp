@@ -4,12 +4,12 @@
 // berthd, so that `stopping` can wait for a subscriber that is behind.
 #pragma once
 
+#include "common/socket_thread.hpp"
+
 #include <zmq.hpp>
 
-#include <atomic>
 #include <mutex>
 #include <set>
-#include <thread>
 
 namespace berth {
 
@@ -21,7 +21,8 @@ class Subscribers {
   Subscribers(const Subscribers&) = delete;
   Subscribers& operator=(const Subscribers&) = delete;
 
-  uint64_t now() const { return count_; }
+  // Connections open now. Any thread.
+  uint64_t now() const;
 
   // True when no connection has bytes waiting in its kernel send queue.
   // libzmq writes to a connection whenever the kernel has room, so a queue
@@ -30,13 +31,11 @@ class Subscribers {
   bool flushed() const;
 
  private:
-  void run();
+  void on_event(const std::vector<zmq::message_t>& event);
   zmq::socket_t pair_;
-  int stop_fd_ = -1;
-  std::thread thread_;
   mutable std::mutex mutex_;
   std::set<int> open_;  // descriptors accepted and not yet gone
-  std::atomic<uint64_t> count_{0};
+  SocketThread thread_;  // last: stopped before what it uses goes
 };
 
 }  // namespace berth

@@ -8,7 +8,6 @@
 #include "common/status.hpp"
 #include "events/sink.hpp"
 
-
 #include <array>
 #include <atomic>
 #include <chrono>
