@@ -60,7 +60,7 @@ Status ZapHandler::start() {
   } catch (const zmq::error_t& e) {
     return {Code::internal, fmt::format("cannot bind the ZAP handler: {}", e.what())};
   }
-  return thread_.start(socket_, "ZAP handler", [this](auto& request) { answer(request); });
+  return thread_.start(socket_, "zap-handler", [this](auto& request) { answer(request); });
 }
 
 void ZapHandler::stop() { thread_.stop(); }

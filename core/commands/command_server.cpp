@@ -1,6 +1,7 @@
 #include "commands/command_server.hpp"
 
 #include "auth/curve.hpp"
+#include "common/thread_name.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -38,7 +39,10 @@ Status CommandServer::bind() {
 }
 
 void CommandServer::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("commands");
+    run();
+  });
 }
 
 void CommandServer::stop() {

@@ -1,5 +1,7 @@
 #include "common/socket_thread.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
@@ -19,7 +21,10 @@ SocketThread::~SocketThread() {
 
 Status SocketThread::start(zmq::socket_t& socket, std::string name, Serve serve) {
   if (stop_fd_ < 0) return {Code::internal, "eventfd failed"};
-  thread_ = std::thread([this, &socket, name = std::move(name), serve = std::move(serve)] { run(socket, name, serve); });
+  thread_ = std::thread([this, &socket, name = std::move(name), serve = std::move(serve)] {
+    name_this_thread(name.c_str());
+    run(socket, name, serve);
+  });
   return {};
 }
 
@@ -42,11 +47,11 @@ void SocketThread::run(zmq::socket_t& socket, const std::string& name, const Ser
       serve(message);
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;  // the context is closing: nothing more will come
-      spdlog::error("{}: {}", name, e.what());
+      spdlog::error("{} thread: {}", name, e.what());
     } catch (const std::exception& e) {
       // Last resort: logged loudly, and the thread serves on (a ZAP handler
       // that stopped answering would lock every client out).
-      spdlog::error("{}: {}", name, e.what());
+      spdlog::error("{} thread: {}", name, e.what());
     }
   }
 }

@@ -29,7 +29,8 @@ class SocketThread {
   SocketThread(const SocketThread&) = delete;
   SocketThread& operator=(const SocketThread&) = delete;
 
-  // `socket` is the thread's alone from here until stop() returns.
+  // `socket` is the thread's alone from here until stop() returns. `name`
+  // is the thread's (at most 15 characters) and its errors' in the log.
   Status start(zmq::socket_t& socket, std::string name, Serve serve);
   void stop();
 

@@ -2,6 +2,7 @@
 
 #include "auth/curve.hpp"
 #include "commands/command_server.hpp"
+#include "common/thread_name.hpp"
 #include "events/pipeline.hpp"
 #include "events/publisher.hpp"
 #include "events/subscribers.hpp"
@@ -84,6 +85,7 @@ namespace {
 // bounded one by one below): the bound is promised in docs/operator.md.
 void arm_shutdown_watchdog(std::chrono::milliseconds budget) {
   std::thread([budget] {
+    name_this_thread("watchdog");
     std::this_thread::sleep_for(budget);
     std::fprintf(stderr, "berthd: shutdown took longer than %lld ms; exiting now\n",
                  static_cast<long long>(budget.count()));

@@ -1,5 +1,6 @@
 #include "events/pipeline.hpp"
 
+#include "common/thread_name.hpp"
 #include "sched/scheduler.hpp"
 
 #include <fmt/format.h>
@@ -102,7 +103,10 @@ Pipeline::Track& Pipeline::track(Provider* p) {
 
 void Pipeline::start() {
   started_at_ = Clock::now();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sequencer");
+    run();
+  });
 }
 
 void Pipeline::stop() {

@@ -20,7 +20,7 @@ Subscribers::Subscribers(zmq::context_t& zmq, zmq::socket_t& events) : pair_(zmq
   pair_.set(zmq::sockopt::linger, 0);
   pair_.set(zmq::sockopt::rcvhwm, 0);  // unbounded: a lost disconnect would leave a stale descriptor
   pair_.connect(address);
-  if (auto st = thread_.start(pair_, "events socket monitor", [this](auto& event) { on_event(event); }); !st)
+  if (auto st = thread_.start(pair_, "subscribers", [this](auto& event) { on_event(event); }); !st)
     spdlog::warn("cannot monitor the events socket: {}", st.message());
 }
 

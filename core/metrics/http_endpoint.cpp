@@ -1,5 +1,7 @@
 #include "metrics/http_endpoint.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -117,6 +119,7 @@ Status MetricsEndpoint::start() {
   if (ec) return {Code::unavailable, fmt::format("metrics_listen {}: {}", impl_->listen, ec.message())};
   impl_->accept();
   impl_->thread = std::thread([this] {
+    name_this_thread("metrics-http");
     for (;;) {
       try {
         impl_->io.run();

@@ -1,5 +1,7 @@
 #include "sched/threads.hpp"
 
+#include "common/thread_name.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -48,6 +50,7 @@ void thread_main(std::shared_ptr<Threads::State> s) noexcept {
 
 extern "C" void* thread_entry(void* arg) {
   std::unique_ptr<std::shared_ptr<Threads::State>> s(static_cast<std::shared_ptr<Threads::State>*>(arg));
+  name_this_thread("plugin-call");
   thread_main(std::move(*s));
   return nullptr;
 }

@@ -3,7 +3,10 @@
 // transport, the PUB in a process of its own as berthd's is. Measured over
 // several rounds, raw and berth interleaved (the order alternating), after
 // a warm-up round of each; prints the median and the range of each figure
-// and of the ratio. Asserts nothing.
+// and of the ratio. Beside the rates, the CPU each side spends per message,
+// and berthd's by thread: the sequencer and ZeroMQ's I/O thread each on a
+// core of their own bound what berthd could publish on a machine with more
+// cores than this one. Asserts nothing.
 //
 //   pipeline_bench [--events N] [--rounds R]      (default 200000, 5)
 #include "bench_util.hpp"
@@ -11,10 +14,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -37,7 +45,41 @@ struct Figures {
   double seconds = 0;
   size_t bytes = 0;   // topic + body of one message
   double rate() const { return seconds > 0 ? received / seconds : 0; }
+  // CPU seconds the publishing process spent: in all, and (berthd) in its
+  // sequencer and in ZeroMQ's I/O thread.
+  double cpu_s = 0, sequencer_s = 0, io_s = 0;
+  double us_per_message(double cpu) const { return received ? cpu * 1e6 / received : 0; }
 };
+
+// CPU a process has used: in all, exited threads included (/proc/PID/stat,
+// at the kernel's tick), and by thread name (schedstat, in ns).
+struct CpuUse {
+  double total_s = 0;
+  std::map<std::string, double> by_thread_s;
+};
+CpuUse cpu_use(int pid) {
+  CpuUse u;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  if (auto close = line.rfind(')'); close != line.npos) {
+    // After "pid (comm) ": field 3 is the state; 14 and 15 are utime and stime.
+    std::istringstream fields(line.substr(close + 2));
+    std::string f;
+    unsigned long long ticks = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i)
+      if (i >= 14) ticks += std::strtoull(f.c_str(), nullptr, 10);
+    u.total_s = static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream comm(task.path() / "comm"), sched(task.path() / "schedstat");
+    std::string name;
+    unsigned long long ns = 0;
+    if (std::getline(comm, name) && (sched >> ns)) u.by_thread_s[name] += static_cast<double>(ns) / 1e9;
+  }
+  return u;
+}
 
 // Receives `count` two-frame messages (or until 5 s of silence); reads only
 // the sequence number (berth's "seq", or the raw side's first 8 bytes).
@@ -112,7 +154,11 @@ Figures raw_pub_sub(zmq::context_t& zmq, const std::string& endpoint, uint64_t c
     }
   }
   Figures f = receive(sub, count, false);
-  waitpid(child, nullptr, 0);
+  rusage used{};
+  int status = 0;
+  wait4(child, &status, 0, &used);
+  f.cpu_s = static_cast<double>(used.ru_utime.tv_sec + used.ru_stime.tv_sec) +
+            static_cast<double>(used.ru_utime.tv_usec + used.ru_stime.tv_usec) / 1e6;
   return f;
 }
 
@@ -135,7 +181,18 @@ Figures through_berthd(zmq::context_t& zmq, uint64_t count, const std::string& t
   sub.set(zmq::sockopt::subscribe, "container/");
   sub.set(zmq::sockopt::rcvtimeo, 5000);
   sub.connect(daemon.events_endpoint());
-  return receive(sub, count, true);
+  // The generator waits delay_ms after the watch starts: this is before it.
+  const CpuUse before = cpu_use(daemon.pid());
+  Figures f = receive(sub, count, true);
+  const CpuUse after = cpu_use(daemon.pid());
+  auto thread_s = [&](const std::string& name) {
+    auto in = [&](const CpuUse& u) { return u.by_thread_s.count(name) ? u.by_thread_s.at(name) : 0.0; };
+    return in(after) - in(before);
+  };
+  f.cpu_s = after.total_s - before.total_s;
+  f.sequencer_s = thread_s("sequencer");
+  f.io_s = thread_s("ZMQbg/IO/0");
+  return f;
 }
 
 }  // namespace
@@ -156,7 +213,7 @@ int main(int argc, char** argv) {
   const size_t topic = std::string("container/sim/started").size();
   int tcp_port = 23900;
   for (const std::string transport : {"ipc", "tcp"}) {
-    Spread raw_rate, berth_rate, ratio;
+    Spread raw_rate, berth_rate, ratio, raw_cpu, berth_cpu, sequencer_cpu, io_cpu, rest_cpu, alone, alone_ratio;
     size_t bytes = 0;
     uint64_t gaps = 0;
     auto raw_endpoint = [&] {
@@ -176,6 +233,17 @@ int main(int argc, char** argv) {
       raw_rate.add(r.rate());
       berth_rate.add(b.rate());
       ratio.add(b.rate() / r.rate());
+      raw_cpu.add(r.us_per_message(r.cpu_s));
+      berth_cpu.add(b.us_per_message(b.cpu_s));
+      sequencer_cpu.add(b.us_per_message(b.sequencer_s));
+      io_cpu.add(b.us_per_message(b.io_s));
+      rest_cpu.add(b.us_per_message(b.cpu_s - b.sequencer_s - b.io_s));
+      // The busiest stage, on a core of its own, bounds the rate ("the rest"
+      // counted as one stage: it is mostly the plugin's thread).
+      const double busiest = std::max({b.us_per_message(b.sequencer_s), b.us_per_message(b.io_s),
+                                       b.us_per_message(b.cpu_s - b.sequencer_s - b.io_s)});
+      alone.add(busiest > 0 ? 1e6 / busiest : 0);
+      alone_ratio.add(busiest > 0 ? 1e6 / busiest / r.rate() : 0);
       gaps += b.gaps;
     }
     std::printf("\n%s, %zu-byte messages:\n", transport.c_str(), bytes);
@@ -183,6 +251,13 @@ int main(int argc, char** argv) {
     std::printf("  sim -> berthd -> SUB  %s events/s (%llu gaps)\n", berth_rate.text("%.0f").c_str(),
                 static_cast<unsigned long long>(gaps));
     std::printf("  ratio berth/raw       %s   (goal >= 0.90)\n", ratio.text().c_str());
+    std::printf("  CPU per message, us: raw PUB process %s; berthd %s = sequencer %s + ZeroMQ I/O %s\n"
+                "                       + plugin and the rest %s\n",
+                raw_cpu.text("%.2f").c_str(), berth_cpu.text("%.2f").c_str(), sequencer_cpu.text("%.2f").c_str(),
+                io_cpu.text("%.2f").c_str(), rest_cpu.text("%.2f").c_str());
+    std::printf("  berthd's busiest stage on a core of its own: %s events/s = %s x raw\n"
+                "  (this machine has %ld cores for berthd's three busy threads and the subscriber's two)\n",
+                alone.text("%.0f").c_str(), alone_ratio.text().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   }
   std::filesystem::remove_all(dir);
   return 0;

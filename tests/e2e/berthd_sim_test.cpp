@@ -4,6 +4,7 @@
 #include "plugin/abi_copy.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -321,6 +322,23 @@ TEST_F(BerthdSim, EveryMessageNamesTheDaemon) {
     ASSERT_TRUE(r["ok"].GetBool()) << op;
     EXPECT_STREQ(r["result"]["daemon_name"].GetString(), "rack-7.b") << op;
   }
+}
+
+// An operator looking at `top -H` or `perf` sees what each thread is.
+TEST_F(BerthdSim, ThreadsSayWhatTheyAre) {
+  start(sim_config(kContainers));
+  EXPECT_EQ(state_of("web"), "running");  // a plugin call: its thread stays a while, idle
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", daemon_->pid()))) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  for (const char* want : {"sequencer", "commands", "subscribers", "ZMQbg/IO/0"}) EXPECT_EQ(names.count(want), 1u) << want;
+  EXPECT_GE(names.count("plugin-call"), 1u);  // one per call in flight in the last 5 s
+  // The rest: the main thread, ZeroMQ's reaper and sim.so's own threads.
+  const std::string all = fmt::format("{}", fmt::join(names, ", "));
+  EXPECT_EQ(names.count("zap-handler") + names.count("metrics-http"), 0u) << "neither is configured: " << all;
 }
 
 TEST(BerthdLogs, JsonLogsAreOneObjectPerLine) {
