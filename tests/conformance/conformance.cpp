@@ -136,6 +136,16 @@ berth_state ProviderConformance::state_of(const std::string& ref) {
   return c.is_ok() ? c->state : BERTH_STATE_UNKNOWN;
 }
 
+berth_state ProviderConformance::settles_to(const std::string& ref, berth_state want) {
+  const auto until = std::chrono::steady_clock::now() + GetParam().event_timeout;
+  berth_state s = state_of(ref);
+  while (s != want && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    s = state_of(ref);
+  }
+  return s;
+}
+
 size_t ProviderConformance::expect_event(const std::string& id, berth_event_type type, size_t from) {
   auto at = recorder_.wait_event(id, type, from, GetParam().event_timeout);
   EXPECT_TRUE(at.has_value()) << "no event of type " << type << " for " << id;
@@ -304,27 +314,27 @@ TEST_P(ProviderConformance, EachLifecycleOpChangesStateAndEmitsItsEvent) {
   size_t at = recorder_.size();
   ASSERT_OK(provider_->start(ref, op()));
   at = expect_event(id, BERTH_EVENT_STARTED, at);
-  EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+  EXPECT_EQ(settles_to(ref, BERTH_STATE_RUNNING), BERTH_STATE_RUNNING);
 
   if (has(BERTH_CAP_PAUSE | BERTH_CAP_UNPAUSE)) {
     ASSERT_OK(provider_->pause(ref, op()));
     at = expect_event(id, BERTH_EVENT_PAUSED, at);
-    EXPECT_EQ(state_of(ref), BERTH_STATE_PAUSED);
+    EXPECT_EQ(settles_to(ref, BERTH_STATE_PAUSED), BERTH_STATE_PAUSED);
     ASSERT_OK(provider_->unpause(ref, op()));
     at = expect_event(id, BERTH_EVENT_UNPAUSED, at);
-    EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+    EXPECT_EQ(settles_to(ref, BERTH_STATE_RUNNING), BERTH_STATE_RUNNING);
   }
 
   ASSERT_OK(provider_->stop(ref, std::nullopt, 10, op()));
   at = expect_event(id, BERTH_EVENT_EXITED, at);
-  EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+  EXPECT_EQ(settles_to(ref, BERTH_STATE_STOPPED), BERTH_STATE_STOPPED);
 
   if (has(BERTH_CAP_KILL)) {
     ASSERT_OK(provider_->start(ref, op()));
     at = expect_event(id, BERTH_EVENT_STARTED, at);
     ASSERT_OK(provider_->kill(ref, std::nullopt, op()));
     at = expect_event(id, BERTH_EVENT_EXITED, at);
-    EXPECT_EQ(state_of(ref), BERTH_STATE_STOPPED);
+    EXPECT_EQ(settles_to(ref, BERTH_STATE_STOPPED), BERTH_STATE_STOPPED);
   }
   if (has(BERTH_CAP_RESTART) && has(BERTH_CAP_WATCH)) {
     // (A restart seen by polling shows no change: running before and after.)
@@ -332,7 +342,7 @@ TEST_P(ProviderConformance, EachLifecycleOpChangesStateAndEmitsItsEvent) {
     at = expect_event(id, BERTH_EVENT_STARTED, at);
     ASSERT_OK(provider_->restart(ref, 10, op()));
     at = expect_event(id, BERTH_EVENT_STARTED, at);
-    EXPECT_EQ(state_of(ref), BERTH_STATE_RUNNING);
+    EXPECT_EQ(settles_to(ref, BERTH_STATE_RUNNING), BERTH_STATE_RUNNING);
     ASSERT_OK(provider_->stop(ref, std::nullopt, 10, op()));
     expect_event(id, BERTH_EVENT_EXITED, at);
   }

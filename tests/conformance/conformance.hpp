@@ -101,6 +101,13 @@ class ProviderConformance : public ::testing::TestWithParam<Fixture> {
   std::pair<std::string, std::string> fresh();
   bool has(uint64_t cap) const { return provider_->supports(cap); }
   berth_state state_of(const std::string& ref);
+  // The state once it reads `want`, or the last read when it has not within
+  // event_timeout. An engine may apply a change after its event: Docker's
+  // daemon handles containerd's own pause and resume notices on their own
+  // goroutine, so a late "paused" notice can show an unpaused container as
+  // paused, with one more pause/unpause event pair, until the "resumed"
+  // notice follows it (moby daemon/monitor.go).
+  berth_state settles_to(const std::string& ref, berth_state want);
   // Expects an event of `type` for `id` after event index `from`; returns its index.
   size_t expect_event(const std::string& id, berth_event_type type, size_t from);
   // Waits until berthd would have its baseline of the provider.
