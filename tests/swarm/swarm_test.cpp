@@ -86,7 +86,7 @@ class HookProxy {
           fired_ = true;
           hook_();
         }
-        if (write(fds[1 - i].fd, buf, n) != n) return;
+        if (send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;  // no SIGPIPE
       }
     }
   }

@@ -279,7 +279,7 @@ SseReader::SseReader(int port, const std::string& target) : impl_(std::make_uniq
   if (connect(impl_->fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
   const std::string req = fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n\r\n",
                                       target, port);
-  if (write(impl_->fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return;
+  if (send(impl_->fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return;
   impl_->thread = std::thread([impl = impl_.get()] {
     std::string raw;
     bool in_head = true;
