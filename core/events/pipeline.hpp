@@ -78,6 +78,10 @@ class Pipeline final : public ProviderListener {
 
  private:
   struct EventItem {
+    // Built in the queue's slot from the plugin's copy (not an aggregate:
+    // clang 14, which the fuzz build uses, has no parenthesized aggregate
+    // initialization).
+    EventItem(Provider* p, Event&& e) : provider(p), event(std::move(e)) {}
     Provider* provider;
     Event event;
   };
