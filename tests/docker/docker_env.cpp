@@ -59,7 +59,6 @@ std::string engine_unreachable() {
 
 // ------------------------------------------------------------ proxy
 
-namespace {
 int unix_listen(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
@@ -83,26 +82,25 @@ int unix_connect(const std::string& path) {
   }
   return fd;
 }
-// Copies both ways until either side closes.
-void pump(int a, int b) {
-  pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+void pump(int client, int server, const std::function<void(std::string_view)>& from_client) {
+  pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
   char buf[16384];
   for (;;) {
     if (poll(fds, 2, -1) < 0) return;
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0 && i == 0 && from_client) from_client(std::string_view(buf, static_cast<size_t>(n)));
       // MSG_NOSIGNAL: a peer that has gone (berthd stopped, the engine
       // closed) ends the pump, not the test process with SIGPIPE.
       if (n <= 0 || send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
-        shutdown(a, SHUT_RDWR);
-        shutdown(b, SHUT_RDWR);
+        shutdown(client, SHUT_RDWR);
+        shutdown(server, SHUT_RDWR);
         return;
       }
     }
   }
 }
-}  // namespace
 
 CutProxy::CutProxy(std::string listen_path, std::string target_path)
     : listen_path_(std::move(listen_path)), target_path_(std::move(target_path)) {

@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -46,6 +48,14 @@ std::string engine_unreachable();
       GTEST_SKIP() << "no " << ::berth::docker_test::engine() << ": " << why;       \
     }                                                                               \
   } while (0)
+
+// The proxies' plumbing, for tests that need a proxy of their own.
+int unix_listen(const std::string& path);   // replaces a leftover file; -1 on failure
+int unix_connect(const std::string& path);  // -1 on failure
+// Copies both ways until either side closes, then shuts both down.
+// `from_client`, if set, sees each chunk read from `client` before it is
+// forwarded.
+void pump(int client, int server, const std::function<void(std::string_view)>& from_client = {});
 
 // Forwards connections from `listen_path` to `target_path`. cut() closes
 // every connection and refuses new ones (the engine looks dead); restore()

@@ -8,9 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -32,29 +30,29 @@ class HookProxy {
  public:
   HookProxy(std::string path, std::string target, std::string needle, std::function<void()> hook)
       : path_(std::move(path)), target_(std::move(target)), needle_(std::move(needle)), hook_(std::move(hook)) {
-    listener_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a = address(path_);
-    unlink(path_.c_str());
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listener_, 16) != 0) return;
+    listener_ = unix_listen(path_);
+    if (listener_ < 0) return;
     acceptor_ = std::thread([this] {
       for (int c; (c = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
-        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un t = address(target_);
-        if (connect(s, reinterpret_cast<sockaddr*>(&t), sizeof t) != 0) {
+        int s = unix_connect(target_);
+        if (s < 0) {
           close(c);
-          close(s);
           continue;
         }
         std::lock_guard lock(mutex_);
         fds_.insert(fds_.end(), {c, s});
-        pumps_.emplace_back([this, c, s] { pump(c, s); });
+        pumps_.emplace_back([this, c, s] {
+          pump(c, s, [this](std::string_view request) {
+            if (request.find(needle_) != request.npos && !fired_.exchange(true)) hook_();
+          });
+        });
       }
     });
   }
   ~HookProxy() {
     shutdown(listener_, SHUT_RDWR);
     close(listener_);
-    acceptor_.join();
+    if (acceptor_.joinable()) acceptor_.join();
     std::lock_guard lock(mutex_);
     for (int fd : fds_) shutdown(fd, SHUT_RDWR);
     for (auto& t : pumps_) t.join();
@@ -64,32 +62,6 @@ class HookProxy {
   bool fired() const { return fired_; }
 
  private:
-  static sockaddr_un address(const std::string& p) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", p.c_str());
-    return a;
-  }
-  void pump(int client, int server) {
-    pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
-    char buf[65536];
-    while (poll(fds, 2, -1) > 0) {
-      for (int i = 0; i < 2; ++i) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n <= 0) {
-          shutdown(client, SHUT_RDWR);
-          shutdown(server, SHUT_RDWR);
-          return;
-        }
-        if (i == 0 && !fired_ && std::string_view(buf, n).find(needle_) != std::string_view::npos) {
-          fired_ = true;
-          hook_();
-        }
-        if (send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;  // no SIGPIPE
-      }
-    }
-  }
   std::string path_, target_, needle_;
   std::function<void()> hook_;
   std::atomic<bool> fired_{false};
