@@ -27,7 +27,7 @@ CommandServer::~CommandServer() {
 Status CommandServer::bind() {
   if (wake_fd_ < 0) return {Code::internal, "eventfd failed"};
   try {
-    router_.set(zmq::sockopt::linger, 1000);
+    router_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
     router_.set(zmq::sockopt::router_mandatory, 0);
     if (options_.curve)
       if (auto st = make_curve_server(router_, *options_.curve, kCommandsDomain); !st) return st;

@@ -29,6 +29,10 @@ class CommandServer {
     std::chrono::milliseconds late_slack{250};  // lets the plugin's own timeout win
     const KeyPair* curve = nullptr;  // CURVE: each client acts in its key's role
     CommandCounts* counts = nullptr;  // metrics, when they are served
+    // How long, at exit, replies a client has not taken yet may hold the
+    // process (closing the socket waits for them): berthd passes a share
+    // of shutdown_timeout_ms, as it does for the events socket.
+    std::chrono::milliseconds linger{1000};
   };
 
   CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler, Options options);

@@ -373,7 +373,8 @@ int run_daemon(const Config& config) {
                          std::chrono::milliseconds(config.stop_grace_ms), config.daemon_name});
   CommandServer commands(zmq, dispatcher, scheduler,
                          {.endpoint = config.commands_endpoint, .curve = curve,
-                          .counts = metered ? &command_counts : nullptr});
+                          .counts = metered ? &command_counts : nullptr,
+                          .linger = std::chrono::milliseconds(config.shutdown_timeout_ms / 4)});
   if (auto st = commands.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;

@@ -212,5 +212,47 @@ TEST(Overload, SigtermWithASubscriberThatStoppedReadingExitsInTimeAndSaysSo) {
   std::printf("SIGTERM with a stalled subscriber: exited in %lld ms\n", (long long)took.count());
 }
 
+// The same for the command socket: a client that sent requests and stopped
+// reading their replies. What is still queued for it at exit is dropped
+// after a quarter of the budget (the socket's linger was a fixed second).
+TEST(Overload, SigtermWithACommandClientThatStoppedReadingExitsInTime) {
+  BerthdProcess d(fmt::format(
+      R"({{"shutdown_timeout_ms": 1000, "providers": [{{"name": "sim", "plugin": "{}", "config": {{"containers": [],
+          "generator": {{"count": 1, "containers": 500, "delay_ms": 600000}}}}}}]}})",
+      plugin_path("sim")));
+  ASSERT_TRUE(d.ready()) << d.output();
+  zmq::context_t zmq;
+  Client client(zmq, d.commands_endpoint());
+  auto first = client.call(R"({"op":"snapshot"})");
+  ASSERT_TRUE(first.IsObject() && first["ok"].GetBool()) << d.output();
+  ASSERT_EQ(first["result"]["providers"]["sim"]["containers"].Size(), 500u);
+  // A DEALER that asks for 300 snapshots (about 40 MB of replies) and reads
+  // none: its own queue holds one message, then the kernel's buffers fill,
+  // and the rest stays queued in berthd.
+  zmq::socket_t greedy(zmq, zmq::socket_type::dealer);
+  greedy.set(zmq::sockopt::linger, 0);
+  greedy.set(zmq::sockopt::rcvhwm, 1);
+  greedy.connect(d.commands_endpoint());
+  const std::string_view request = R"({"op":"snapshot"})";
+  for (int i = 0; i < 300; ++i) {
+    greedy.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
+    greedy.send(zmq::const_buffer(request.data(), request.size()), zmq::send_flags::none);
+  }
+  // The 300 replies are queued for it by now, or the requests still
+  // pending get `shutting_down` at exit: either way replies wait for a
+  // reader that never comes.
+  auto last = client.call(R"({"op":"snapshot"})");
+  ASSERT_TRUE(last.IsObject() && last["ok"].GetBool()) << d.output();
+
+  const auto t0 = Clock::now();
+  auto code = d.terminate(10s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  ASSERT_TRUE(code) << "berthd did not exit within 10 s";
+  EXPECT_EQ(*code, 0) << d.output();
+  constexpr long long kExitAllowanceMs = kSanitized ? 3000 : 0;
+  EXPECT_LT(took.count(), 1000 + kExitAllowanceMs) << "shutdown_timeout_ms is 1000";
+  std::printf("SIGTERM with a command client that stopped reading: exited in %lld ms\n", (long long)took.count());
+}
+
 }  // namespace
 }  // namespace berth::testing
