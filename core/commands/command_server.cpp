@@ -6,9 +6,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 namespace berth {
 
 CommandServer::CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, Scheduler& scheduler,
@@ -16,16 +13,12 @@ CommandServer::CommandServer(zmq::context_t& zmq, const Dispatcher& dispatcher, 
     : router_(zmq, zmq::socket_type::router),
       dispatcher_(dispatcher),
       scheduler_(scheduler),
-      options_(std::move(options)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      options_(std::move(options)) {}
 
-CommandServer::~CommandServer() {
-  stop();
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+CommandServer::~CommandServer() { stop(); }
 
 Status CommandServer::bind() {
-  if (wake_fd_ < 0) return {Code::internal, "eventfd failed"};
+  if (!wake_.ok()) return {Code::internal, "eventfd failed"};
   try {
     router_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
     router_.set(zmq::sockopt::router_mandatory, 0);
@@ -48,8 +41,7 @@ void CommandServer::start() {
 void CommandServer::stop() {
   if (!thread_.joinable()) return;
   stopping_ = true;
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
+  wake_.signal();
   thread_.join();
 }
 
@@ -81,7 +73,7 @@ void CommandServer::run() {
 }
 
 void CommandServer::serve_once() {
-  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_.fd(), ZMQ_POLLIN, 0}};
   auto wait = std::chrono::milliseconds(500);
   if (!pending_.empty()) {
     auto first = Clock::time_point::max();
@@ -103,10 +95,7 @@ void CommandServer::serve_once() {
       }
     }
   }
-  if (items[1].revents & ZMQ_POLLIN) {
-    uint64_t n;
-    (void)!read(wake_fd_, &n, sizeof n);
-  }
+  if (items[1].revents & ZMQ_POLLIN) wake_.clear();
   drain_completions();
   expire(Clock::now());
 }
@@ -228,8 +217,7 @@ void CommandServer::complete(uint64_t token, Reply reply) {
     std::lock_guard lock(done_mutex_);
     done_.push_back({token, std::move(reply)});
   }
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
+  wake_.signal();
 }
 
 void CommandServer::drain_completions() {

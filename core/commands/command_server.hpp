@@ -8,6 +8,7 @@
 
 #include "auth/keys.hpp"
 #include "commands/dispatcher.hpp"
+#include "common/wakeup.hpp"
 #include "metrics/metrics.hpp"
 
 #include <zmq.hpp>
@@ -72,7 +73,7 @@ class CommandServer {
   const Dispatcher& dispatcher_;
   Scheduler& scheduler_;
   Options options_;
-  int wake_fd_ = -1;  // eventfd: workers → server thread
+  Wakeup wake_;  // workers → server thread: a reply is ready (or stop)
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 

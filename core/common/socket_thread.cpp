@@ -7,20 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 namespace berth {
 
-SocketThread::SocketThread() : stop_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-
-SocketThread::~SocketThread() {
-  stop();
-  if (stop_fd_ >= 0) close(stop_fd_);
-}
+SocketThread::~SocketThread() { stop(); }
 
 Status SocketThread::start(zmq::socket_t& socket, std::string name, Serve serve) {
-  if (stop_fd_ < 0) return {Code::internal, "eventfd failed"};
+  if (!stop_.ok()) return {Code::internal, "eventfd failed"};
   thread_ = std::thread([this, &socket, name = std::move(name), serve = std::move(serve)] {
     name_this_thread(name.c_str());
     run(socket, name, serve);
@@ -30,13 +23,12 @@ Status SocketThread::start(zmq::socket_t& socket, std::string name, Serve serve)
 
 void SocketThread::stop() {
   if (!thread_.joinable()) return;
-  const uint64_t one = 1;
-  (void)!write(stop_fd_, &one, sizeof one);
+  stop_.signal();
   thread_.join();
 }
 
 void SocketThread::run(zmq::socket_t& socket, const std::string& name, const Serve& serve) {
-  zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, stop_.fd(), ZMQ_POLLIN, 0}};
   for (;;) {
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(-1));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/status.hpp"
+#include "common/wakeup.hpp"
 
 #include <zmq.hpp>
 
@@ -24,7 +25,7 @@ class SocketThread {
   // the thread serves on.
   using Serve = std::function<void(std::vector<zmq::message_t>& message)>;
 
-  SocketThread();
+  SocketThread() = default;
   ~SocketThread();  // stop()s
   SocketThread(const SocketThread&) = delete;
   SocketThread& operator=(const SocketThread&) = delete;
@@ -36,7 +37,7 @@ class SocketThread {
 
  private:
   void run(zmq::socket_t& socket, const std::string& name, const Serve& serve);
-  int stop_fd_ = -1;
+  Wakeup stop_;
   std::thread thread_;
 };
 
