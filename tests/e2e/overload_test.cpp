@@ -42,19 +42,6 @@ uint64_t seq_of(const zmq::message_t& body) {
   return d.IsObject() && d.HasMember("seq") ? d["seq"].GetUint64() : 0;
 }
 
-// A subscriber to everything berthd publishes, with a queue of `rcvhwm`
-// messages (0: unbounded) and reads that give up after `rcvtimeo`.
-zmq::socket_t subscribe_all(zmq::context_t& zmq, const std::string& endpoint, int rcvhwm,
-                            std::chrono::milliseconds rcvtimeo) {
-  zmq::socket_t sub(zmq, zmq::socket_type::sub);
-  sub.set(zmq::sockopt::linger, 0);
-  sub.set(zmq::sockopt::rcvhwm, rcvhwm);
-  sub.set(zmq::sockopt::subscribe, "");
-  sub.set(zmq::sockopt::rcvtimeo, static_cast<int>(rcvtimeo.count()));
-  sub.connect(endpoint);
-  return sub;
-}
-
 // The generator toggles gen-0..9 (all stopped at first) a total of `count`
 // times, round robin: those toggled an odd number of times end running.
 constexpr uint64_t kEvents = 1'000'003;
@@ -68,7 +55,9 @@ TEST(Overload, ASubscriberThatStopsReadingCostsBoundedMemoryAndRecoversBySnapsho
   ASSERT_TRUE(d.ready()) << d.output();
   zmq::context_t zmq;
   // A subscriber with a bounded queue of its own.
-  auto sub = subscribe_all(zmq, d.events_endpoint(), 1000, 5s);
+  Subscriber subscriber(zmq, d.events_endpoint(), "", {}, 1000);
+  auto& sub = subscriber.socket();  // read raw: no JSON parse per message
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
   uint64_t last = 0;
   for (;;) {  // live: the first heartbeat
     std::vector<zmq::message_t> parts;
@@ -136,7 +125,9 @@ TEST(Overload, SigtermInTheMiddleOfAFloodExitsInTimeAndSaysStopping) {
       plugin_path("sim")));
   ASSERT_TRUE(d.ready()) << d.output();
   zmq::context_t zmq;
-  auto sub = subscribe_all(zmq, d.events_endpoint(), 0, 10s);
+  Subscriber subscriber(zmq, d.events_endpoint());
+  auto& sub = subscriber.socket();  // read raw: no JSON parse per message
+  sub.set(zmq::sockopt::rcvtimeo, 10000);
   // A reader that drains as fast as it can, until `stopping`.
   std::atomic<uint64_t> received{0};
   std::atomic<bool> stopping{false};
@@ -186,7 +177,9 @@ TEST(Overload, SigtermWithASubscriberThatStoppedReadingExitsInTimeAndSaysSo) {
       plugin_path("sim")));
   ASSERT_TRUE(d.ready()) << d.output();
   zmq::context_t zmq;
-  auto sub = subscribe_all(zmq, d.events_endpoint(), 1000, 10s);
+  Subscriber subscriber(zmq, d.events_endpoint(), "", {}, 1000);
+  auto& sub = subscriber.socket();  // read raw: no JSON parse per message
+  sub.set(zmq::sockopt::rcvtimeo, 10000);
   std::vector<zmq::message_t> parts;
   ASSERT_TRUE(zmq::recv_multipart(sub, std::back_inserter(parts))) << "no message: " << d.output();
   // From here it reads nothing; the flood fills its queues to the kernel's.

@@ -191,11 +191,11 @@ Json Dealer::next(std::chrono::milliseconds timeout) {
 }
 
 Subscriber::Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix,
-                       const std::optional<ClientKeys>& curve)
+                       const std::optional<ClientKeys>& curve, int rcvhwm)
     : socket_(ctx, zmq::socket_type::sub) {
   socket_.set(zmq::sockopt::linger, 0);
   if (curve) (void)make_curve_client(socket_, curve->server_public, curve->client);
-  socket_.set(zmq::sockopt::rcvhwm, 0);
+  socket_.set(zmq::sockopt::rcvhwm, rcvhwm);
   socket_.set(zmq::sockopt::subscribe, prefix);
   socket_.connect(endpoint);
 }

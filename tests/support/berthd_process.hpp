@@ -88,17 +88,20 @@ struct Message {
   Json body;
 };
 
-// A SUB socket subscribed to `prefix`.
+// A SUB socket subscribed to `prefix`, queueing up to `rcvhwm` messages
+// (0: unbounded).
 class Subscriber {
  public:
   Subscriber(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix = "",
-             const std::optional<ClientKeys>& curve = {});
+             const std::optional<ClientKeys>& curve = {}, int rcvhwm = 0);
   // The next message, or nullopt after `timeout`.
   std::optional<Message> next(std::chrono::milliseconds timeout);
   // Skips messages until one whose topic starts with `prefix` arrives.
   std::optional<Message> next_matching(const std::string& prefix, std::chrono::milliseconds timeout);
   // Waits until the subscription is live (a heartbeat arrived).
   bool wait_connected(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // For readers that must not parse every body (a flood).
+  zmq::socket_t& socket() { return socket_; }
 
  private:
   zmq::socket_t socket_;
