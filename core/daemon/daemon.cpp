@@ -308,8 +308,11 @@ int run_daemon(const Config& config) {
   }
   Threads threads;
   Scheduler scheduler(threads, {static_cast<size_t>(config.max_pending)});
+  // How long a client that stopped reading may hold up the exit, on either
+  // socket: a quarter of the budget leaves the rest to the providers.
+  const auto unread_client_window = std::chrono::milliseconds(config.shutdown_timeout_ms / 4);
   ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name,
-                               std::chrono::milliseconds(config.shutdown_timeout_ms / 4), curve});
+                               unread_client_window, curve});
   // Counting costs the hot path a little: only when metrics are served.
   const bool metered = !config.metrics_listen.empty();
   CountingSink counting(publisher);
@@ -374,7 +377,7 @@ int run_daemon(const Config& config) {
   CommandServer commands(zmq, dispatcher, scheduler,
                          {.endpoint = config.commands_endpoint, .curve = curve,
                           .counts = metered ? &command_counts : nullptr,
-                          .linger = std::chrono::milliseconds(config.shutdown_timeout_ms / 4)});
+                          .linger = unread_client_window});
   if (auto st = commands.bind(); !st) {
     spdlog::error("{}", st.message());
     return kExitBind;
