@@ -23,7 +23,37 @@ class Recorder : public EventSink {
     events_.push_back({e, o});
     cv_.notify_all();
   }
-  void provider_state(std::string_view, std::string_view, bool, std::string_view, uint64_t) override {}
+  // Once holding, each provider state waits here until released: the
+  // sequencer, which publishes it, is held at a point the test chooses.
+  void provider_state(std::string_view, std::string_view, bool, std::string_view, uint64_t) override {
+    std::unique_lock lock(mutex_);
+    const size_t mine = ++states_entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !holding_ || states_released_ >= mine; });
+  }
+  void hold_states() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
+    states_released_ = states_entered_;  // those before pass
+  }
+  void release_one_state() {
+    std::lock_guard lock(mutex_);
+    ++states_released_;
+    cv_.notify_all();
+  }
+  void release_all() {
+    std::lock_guard lock(mutex_);
+    holding_ = false;
+    cv_.notify_all();
+  }
+  size_t states_entered() {
+    std::lock_guard lock(mutex_);
+    return states_entered_;
+  }
+  bool wait_states_entered(size_t n, std::chrono::milliseconds t) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, t, [&] { return states_entered_ >= n; });
+  }
   // An event of `type` for `name`, from `origin` (any when nullopt).
   bool wait_for(berth_event_type type, const std::string& name, std::optional<Origin> origin,
                 std::chrono::milliseconds t) {
@@ -39,6 +69,8 @@ class Recorder : public EventSink {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::pair<Event, Origin>> events_;
+  bool holding_ = false;
+  size_t states_entered_ = 0, states_released_ = 0;
 };
 
 // Hands the pipeline everything but op notices: the status berthd asks
@@ -77,6 +109,7 @@ class PipelineChanges : public testing::Test {
     ASSERT_TRUE(view_.synced("sim"));
   }
   void TearDown() override {
+    recorder_.release_all();  // a test that failed while holding the sequencer
     scheduler_->shutdown();
     if (provider_) scheduler_->wait_idle(*provider_, Clock::now() + 10s);
     pipeline_->stop();
@@ -107,8 +140,8 @@ TEST_F(PipelineChanges, AFloodOfReportsStaysWithinTheBoundAndEndsInOneList) {
     for (int i = 0; i < 1000; ++i) pipeline_->on_changed(*provider_, "flood-" + std::to_string(i));
   // Queued: at most held_max reports and one 'list instead', plus the status
   // answers of the refs being followed (at most held_max of them), plus the
-  // answer of the one list in flight (lists run one at a time; seen once
-  // under TSan: 202 queued).
+  // answer of the one list in flight (lists run one at a time). The next
+  // test reaches that bound exactly.
   EXPECT_LE(pipeline_->stats().queue_depth, 2 * kHeldMax + 2) << "reports and answers stay within their bounds";
   // Nothing was lost on the way: a real change among the flood is published,
   // by the list the overflow asked for (origin poll) or by its own report
@@ -117,6 +150,36 @@ TEST_F(PipelineChanges, AFloodOfReportsStaysWithinTheBoundAndEndsInOneList) {
   pipeline_->on_changed(*provider_, "web");
   EXPECT_TRUE(recorder_.wait_for(BERTH_EVENT_EXITED, "web", std::nullopt, 10s));
   EXPECT_GE(pipeline_->provider_stats(*provider_).held_overflows, 1u);
+}
+
+// The bound above, reached and not passed: the sequencer is held (in the
+// sink, publishing a provider state) at the moment it has asked held_max
+// statuses and started one list, and their answers are all in.
+TEST_F(PipelineChanges, TheQueueReachesItsBoundExactlyAndNoFurther) {
+  auto depth = [&] { return pipeline_->stats().queue_depth; };
+  recorder_.hold_states();
+  const size_t entered = recorder_.states_entered();
+  pipeline_->on_state(*provider_, BERTH_PROVIDER_DOWN, "held once");
+  ASSERT_TRUE(recorder_.wait_states_entered(entered + 1, 5s));
+  // Behind it: held_max reports, the one past them that asks for a list
+  // instead, and a second hold.
+  for (size_t i = 0; i <= kHeldMax; ++i) pipeline_->on_changed(*provider_, "flood-" + std::to_string(i));
+  pipeline_->on_state(*provider_, BERTH_PROVIDER_DOWN, "held twice");
+  EXPECT_EQ(depth(), kHeldMax + 2);
+  // The sequencer takes them all (held_max statuses asked, one list
+  // started) and stops at the second hold; the answers come in behind it.
+  recorder_.release_one_state();
+  ASSERT_TRUE(recorder_.wait_states_entered(entered + 2, 5s));
+  for (const auto until = Clock::now() + 10s; depth() < kHeldMax + 1 && Clock::now() < until;)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(depth(), kHeldMax + 1) << "held_max status answers and the list's";
+  // A flood now adds held_max reports and one 'list instead', and no more.
+  for (int round = 0; round < 20; ++round)
+    for (int i = 0; i < 1000; ++i) pipeline_->on_changed(*provider_, "again-" + std::to_string(i));
+  EXPECT_EQ(depth(), 2 * kHeldMax + 2);
+  recorder_.release_all();
+  for (const auto until = Clock::now() + 10s; depth() > 0 && Clock::now() < until;) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(depth(), 0u) << "the sequencer works it all off";
 }
 
 }  // namespace
