@@ -178,8 +178,6 @@ TEST_F(PipelineChanges, TheQueueReachesItsBoundExactlyAndNoFurther) {
     for (int i = 0; i < 1000; ++i) pipeline_->on_changed(*provider_, "again-" + std::to_string(i));
   EXPECT_EQ(depth(), 2 * kHeldMax + 2);
   recorder_.release_all();
-  for (const auto until = Clock::now() + 10s; depth() > 0 && Clock::now() < until;) std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(depth(), 0u) << "the sequencer works it all off";
 }
 
 }  // namespace
