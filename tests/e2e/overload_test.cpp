@@ -231,18 +231,27 @@ TEST(Overload, SigtermWithACommandClientThatStoppedReadingExitsInTime) {
   zmq::socket_t greedy(zmq, zmq::socket_type::dealer);
   greedy.set(zmq::sockopt::linger, 0);
   greedy.set(zmq::sockopt::rcvhwm, 1);
+  greedy.set(zmq::sockopt::rcvtimeo, 10000);
   greedy.connect(d.commands_endpoint());
+  {  // one round trip first: connected before its requests are counted on
+    const std::string_view ping = R"({"op":"ping"})";
+    greedy.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
+    greedy.send(zmq::const_buffer(ping.data(), ping.size()), zmq::send_flags::none);
+    std::vector<zmq::message_t> pong;
+    ASSERT_TRUE(zmq::recv_multipart(greedy, std::back_inserter(pong))) << d.output();
+  }
   const std::string_view request = R"({"op":"snapshot"})";
   for (int i = 0; i < 300; ++i) {
     greedy.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
     greedy.send(zmq::const_buffer(request.data(), request.size()), zmq::send_flags::none);
   }
   // berthd answers a snapshot itself, on its one command thread, reading
-  // its clients' requests in turn (ROUTER fair-queues them): once 300 pings
-  // of ours are answered one after another, the 300 snapshots are answered
-  // too, and their replies wait for a reader that never comes. (Without
-  // this, half the runs sent SIGTERM before they were, and exited in
-  // 30-40 ms without testing anything.)
+  // its clients' requests in turn (ROUTER fair-queues them): while ours
+  // wait, at least one snapshot is answered per ping of ours, so after 300
+  // pings the snapshots that reached berthd are answered, far more than the
+  // kernel's buffers hold, and their replies wait for a reader that never
+  // comes. (Without this, half the runs sent SIGTERM before any was
+  // answered, and exited in 30-40 ms without testing anything.)
   for (int i = 0; i < 300; ++i) {
     auto pong = client.call(R"({"op":"ping"})");
     ASSERT_TRUE(pong.IsObject() && pong["ok"].GetBool()) << d.output();
