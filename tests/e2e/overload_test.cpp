@@ -228,23 +228,11 @@ TEST(Overload, SigtermWithACommandClientThatStoppedReadingExitsInTime) {
   // A DEALER that asks for 300 snapshots (about 40 MB of replies) and reads
   // none: its own queue holds one message, then the kernel's buffers fill,
   // and the rest stays queued in berthd.
-  zmq::socket_t greedy(zmq, zmq::socket_type::dealer);
-  greedy.set(zmq::sockopt::linger, 0);
-  greedy.set(zmq::sockopt::rcvhwm, 1);
-  greedy.set(zmq::sockopt::rcvtimeo, 10000);
-  greedy.connect(d.commands_endpoint());
-  {  // one round trip first: connected before its requests are counted on
-    const std::string_view ping = R"({"op":"ping"})";
-    greedy.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
-    greedy.send(zmq::const_buffer(ping.data(), ping.size()), zmq::send_flags::none);
-    std::vector<zmq::message_t> pong;
-    ASSERT_TRUE(zmq::recv_multipart(greedy, std::back_inserter(pong))) << d.output();
-  }
-  const std::string_view request = R"({"op":"snapshot"})";
-  for (int i = 0; i < 300; ++i) {
-    greedy.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
-    greedy.send(zmq::const_buffer(request.data(), request.size()), zmq::send_flags::none);
-  }
+  Dealer greedy(zmq, d.commands_endpoint(), 1);
+  // One round trip first: connected before its requests are counted on.
+  greedy.send(R"({"op":"ping"})");
+  ASSERT_FALSE(greedy.next(10s).IsNull()) << d.output();
+  for (int i = 0; i < 300; ++i) greedy.send(R"({"op":"snapshot"})");
   // berthd answers a snapshot itself, on its one command thread, reading
   // its clients' requests in turn (ROUTER fair-queues them): while ours
   // wait, at least one snapshot is answered per ping of ours, so after 300

@@ -172,8 +172,10 @@ Json Client::call(const std::string& request_json) {
   return doc;
 }
 
-Dealer::Dealer(zmq::context_t& ctx, const std::string& endpoint) : socket_(ctx, zmq::socket_type::dealer) {
+Dealer::Dealer(zmq::context_t& ctx, const std::string& endpoint, int rcvhwm)
+    : socket_(ctx, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::rcvhwm, rcvhwm);
   socket_.connect(endpoint);
 }
 

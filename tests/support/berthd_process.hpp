@@ -70,10 +70,11 @@ class Client {
 };
 
 // A DEALER client: many requests in flight at once; replies in any order
-// (match them by "id").
+// (match them by "id"). It queues up to `rcvhwm` replies (1000 is libzmq's
+// default); a client that stops reading gets 1, so the rest wait in berthd.
 class Dealer {
  public:
-  Dealer(zmq::context_t& ctx, const std::string& endpoint);
+  Dealer(zmq::context_t& ctx, const std::string& endpoint, int rcvhwm = 1000);
   void send(const std::string& request_json);
   // The next reply, or a null document after `timeout`.
   Json next(std::chrono::milliseconds timeout);
