@@ -139,8 +139,7 @@ Reply Dispatcher::answer_inline(const Request& r) const {
         w.StartObject();
         w.Key("pong");
         w.Bool(true);
-        w.Key("daemon_name");
-        wire::write_string(w, limits_.daemon_name);
+        wire::write_identity(w, limits_.daemon);
         w.Key("seq");
         w.Uint64(view_.seq());
         w.EndObject();
@@ -154,8 +153,7 @@ Reply Dispatcher::answer_inline(const Request& r) const {
         wire::write_string(w, fmt::format("{}.{}", BERTH_ABI_MAJOR, BERTH_ABI_MINOR));
         w.Key("schema");
         w.Int(wire::kSchemaVersion);
-        w.Key("daemon_name");
-        wire::write_string(w, limits_.daemon_name);
+        wire::write_identity(w, limits_.daemon);
         w.EndObject();
       });
     case Op::providers: {
@@ -220,8 +218,7 @@ Reply Dispatcher::answer_inline(const Request& r) const {
       const auto snap = view_.snapshot();
       return ok_reply(r.id_json, [&](Writer& w) {
         w.StartObject();
-        w.Key("daemon_name");
-        wire::write_string(w, limits_.daemon_name);
+        wire::write_identity(w, limits_.daemon);
         w.Key("seq");
         w.Uint64(snap.seq);
         w.Key("providers");
@@ -261,8 +258,7 @@ Reply Dispatcher::list_reply(const Request& r, const Listed& results) const {
     return error_reply(r.id_json, results.front().second.error());
   return ok_reply(r.id_json, [&](Writer& w) {
     w.StartObject();
-    w.Key("daemon_name");
-    wire::write_string(w, limits_.daemon_name);
+    wire::write_identity(w, limits_.daemon);
     w.Key("containers");
     w.StartArray();
     for (auto& [p, res] : results)

@@ -8,6 +8,7 @@
 #include "plugin/provider.hpp"
 #include "sched/scheduler.hpp"
 #include "state/state_view.hpp"
+#include "wire/wire.hpp"
 
 #include <chrono>
 #include <string>
@@ -26,7 +27,7 @@ class Dispatcher {
   struct Limits {
     std::chrono::milliseconds default_timeout{15000};
     std::chrono::milliseconds stop_grace{10000};
-    std::string daemon_name = "berthd";  // in the results that describe the daemon
+    wire::Identity daemon;  // in the results that describe the daemon
   };
 
   Dispatcher(std::vector<Provider*> providers, StateView& view, const Scheduler& scheduler,

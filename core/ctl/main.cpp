@@ -4,6 +4,7 @@
 #include "ctl/exit_codes.hpp"
 #include "ctl/table.hpp"
 
+#include <berth/follow.hpp>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <rapidjson/document.h>
@@ -636,8 +637,25 @@ void print_event(const Options& o, const Value& ev, bool several) {
   std::fflush(stdout);
 }
 
-// One SUB on every event endpoint (each daemon's, or a relay's), a last
-// seq per daemon_name: seq is per daemon.
+// Prints a daemon's snapshot (--since-snapshot): what it holds, line by line.
+void print_snapshot(const Options& o, const Value& result, bool several) {
+  if (o.json) {
+    std::printf("%s\n", to_json(result, false).c_str());
+  } else {
+    const std::string daemon = str(result, "daemon_name");
+    for (const auto& [name, p] : result["providers"].GetObject())
+      for (const auto& c : p["containers"].GetArray())
+        std::printf("snapshot  %s%s%-8s %-9s %s (%s)\n", several ? daemon.c_str() : "", several ? "  " : "",
+                    name.GetString(), str(c, "state").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str());
+  }
+  std::fflush(stdout);
+}
+
+// One SUB on every event endpoint (each daemon's, or a relay's), and the
+// follow rule per daemon_name (berth/follow.hpp): seq is per daemon and per
+// run. With --since-snapshot the view starts from each daemon's snapshot
+// and a restarted daemon's is printed again; without, the stream is taken
+// from wherever it is, and a restart or a gap is said on stderr.
 int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
   zmq::socket_t sub(zmq, zmq::socket_type::sub);
   sub.set(zmq::sockopt::linger, 0);
@@ -650,25 +668,21 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
     sub.connect(e);
   }
   const bool several = ds.size() > 1;
-  std::map<std::string, uint64_t> last;  // drop what a snapshot already holds
-  if (o.since_snapshot) {
-    // Clone pattern: subscribed first, so nothing after a snapshot is lost.
-    for (auto& d : ds) {
-      auto r = request("snapshot");
-      if (o.provider) add(r, "provider", *o.provider);
-      auto reply = d.call(r);
-      const std::string daemon = str(reply["result"], "daemon_name");
-      last[daemon] = reply["result"]["seq"].GetUint64();
-      if (o.json) std::printf("%s\n", to_json(reply["result"], false).c_str());
-      else
-        for (const auto& [name, p] : reply["result"]["providers"].GetObject())
-          for (const auto& c : p["containers"].GetArray())
-            std::printf("snapshot  %s%s%-8s %-9s %s (%s)\n", several ? daemon.c_str() : "", several ? "  " : "",
-                        name.GetString(), str(c, "state").c_str(), str(c, "name").c_str(),
-                        short_id(str(c, "id")).c_str());
-    }
-    std::fflush(stdout);
-  }
+  std::map<std::string, follow::Follow> follows;  // by daemon_name
+  std::map<std::string, Daemon*> by_name;         // whose snapshot to take
+  auto take_snapshot = [&](Daemon& d) {
+    auto r = request("snapshot");
+    if (o.provider) add(r, "provider", *o.provider);
+    auto reply = d.call(r);
+    const auto& result = reply["result"];
+    const std::string daemon = str(result, "daemon_name");
+    by_name[daemon] = &d;
+    follows[daemon].on_snapshot(str(result, "run_id"), result["seq"].GetUint64());
+    print_snapshot(o, result, several);
+  };
+  // Clone pattern: subscribed first, so nothing after a snapshot is lost.
+  if (o.since_snapshot)
+    for (auto& d : ds) take_snapshot(d);
   for (;;) {
     std::vector<zmq::message_t> parts(1);
     if (!Daemon::receive(sub, parts[0], watch.get(), std::chrono::milliseconds(-1))) continue;
@@ -679,24 +693,40 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
     ev.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
     if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("seq") || !ev["seq"].IsUint64()) continue;
     const uint64_t seq = ev["seq"].GetUint64();
-    const std::string kind = str(ev, "kind"), daemon = str(ev, "daemon_name");
-    uint64_t& seen = last[daemon];
+    const std::string kind = str(ev, "kind"), daemon = str(ev, "daemon_name"), run = str(ev, "run_id");
     const std::string who = several ? daemon + ": " : "";
-    if (kind == "heartbeat") {
-      if (seen && seq > seen)
-        std::fprintf(stderr, "berthctl: %smissed events up to seq %llu\n", who.c_str(), (unsigned long long)seq);
-      if (seq > seen) seen = seq;
+    follow::Follow& f = follows[daemon];
+    const bool numbered = kind != "heartbeat" && kind != "stopping";
+    follow::Step step = f.on_message(run, kind, seq);
+    if (step.action == follow::Action::hold || step.action == follow::Action::resync) {
+      if (step.reason == follow::Reason::new_run)
+        std::fprintf(stderr, "berthctl: %sberthd restarted (run %s%s%s)\n", who.c_str(), run.c_str(),
+                     f.run().empty() ? "" : ", was ", f.run().c_str());
+      auto known = by_name.find(daemon);
+      if (o.since_snapshot && known != by_name.end()) {
+        std::fprintf(stderr, "berthctl: %s%s: taking a snapshot\n", who.c_str(),
+                     std::string(follow::reason_text(step.reason)).c_str());
+        take_snapshot(*known->second);
+      } else {
+        // A live tail starts where the stream is; what it missed is said.
+        const uint64_t before = numbered ? seq - 1 : seq;
+        if (step.reason == follow::Reason::gap && before > f.seq())
+          std::fprintf(stderr, "berthctl: %smissed %llu event(s)\n", who.c_str(),
+                       static_cast<unsigned long long>(before - f.seq()));
+        else if (step.reason == follow::Reason::new_run && before > 0)
+          std::fprintf(stderr, "berthctl: %s%llu event(s) of the new run came before this one reconnected\n",
+                       who.c_str(), static_cast<unsigned long long>(before));
+        f.on_snapshot(run, before);
+      }
+      step = f.on_message(run, kind, seq);
+    }
+    if (step.action != follow::Action::apply) {
+      if (kind == "stopping" && step.reason == follow::Reason::covered) {
+        std::fprintf(stderr, "berthctl: %sberthd is stopping\n", who.c_str());
+        if (!several) return kUnavailable;
+      }
       continue;
     }
-    if (kind == "stopping") {
-      std::fprintf(stderr, "berthctl: %sberthd is stopping\n", who.c_str());
-      if (!several) return kUnavailable;
-      continue;
-    }
-    if (seq <= seen) continue;
-    if (seen && seq != seen + 1)
-      std::fprintf(stderr, "berthctl: %smissed %llu event(s)\n", who.c_str(), (unsigned long long)(seq - seen - 1));
-    seen = seq;
     if (kind == "provider") {
       if (o.filters.empty() && !o.json)
         std::printf("%s  %s%-8s provider  %s %s\n", str(ev, "time").c_str(), who.c_str(), str(ev, "provider").c_str(),

@@ -163,6 +163,7 @@ Status restrict_ipc_socket(const std::string& endpoint) {
 // Everything a scrape reads, each from its owner.
 struct MetricSources {
   const Config& config;
+  const wire::Identity& identity;
   const CountingSink& events;
   const CommandCounts& commands;
   const Pipeline& pipeline;
@@ -184,8 +185,9 @@ uint64_t resident_bytes() {
 
 std::string render_metrics(const MetricSources& m) {
   Exposition out;
-  out.family("berth_info", "gauge", "This daemon: version and name (value 1).");
-  out.sample("berth_info", {{"version", BERTH_VERSION}, {"daemon_name", m.config.daemon_name}}, uint64_t{1});
+  out.family("berth_info", "gauge", "This daemon: version, name and run (value 1).");
+  out.sample("berth_info", {{"version", BERTH_VERSION}, {"daemon_name", m.identity.name}, {"run", m.identity.run}},
+             uint64_t{1});
   m.events.write(out);
   m.commands.write(out);
   const auto stats = m.pipeline.stats();
@@ -311,7 +313,9 @@ int run_daemon(const Config& config) {
   // How long a client that stopped reading may hold up the exit, on either
   // socket: a quarter of the budget leaves the rest to the providers.
   const auto unread_client_window = std::chrono::milliseconds(config.shutdown_timeout_ms / 4);
-  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, config.daemon_name,
+  // One identity for every message and reply of this process (a restart is a new run).
+  const wire::Identity identity{config.daemon_name, wire::new_run_id()};
+  ZmqPublisher publisher(zmq, {config.events_endpoint, config.pub_hwm, identity,
                                unread_client_window, curve});
   // Counting costs the hot path a little: only when metrics are served.
   const bool metered = !config.metrics_listen.empty();
@@ -373,7 +377,7 @@ int run_daemon(const Config& config) {
   for (auto& p : providers) raw.push_back(p.get());
   Dispatcher dispatcher(raw, view, scheduler, &pipeline,
                         {std::chrono::milliseconds(config.default_timeout_ms),
-                         std::chrono::milliseconds(config.stop_grace_ms), config.daemon_name});
+                         std::chrono::milliseconds(config.stop_grace_ms), identity});
   CommandServer commands(zmq, dispatcher, scheduler,
                          {.endpoint = config.commands_endpoint, .curve = curve,
                           .counts = metered ? &command_counts : nullptr,
@@ -389,7 +393,7 @@ int run_daemon(const Config& config) {
   std::optional<MetricsEndpoint> metrics;
   if (metered) {
     metrics.emplace(config.metrics_listen, [&] {
-      return render_metrics({config, counting, command_counts, pipeline, view, scheduler, providers, subscribers,
+      return render_metrics({config, identity, counting, command_counts, pipeline, view, scheduler, providers, subscribers,
                              zap ? &*zap : nullptr});
     });
     if (auto st = metrics->start(); !st) {

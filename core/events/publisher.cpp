@@ -45,7 +45,7 @@ void ZmqPublisher::container_event(std::string_view provider, const Event& e, ui
                                    berth_state state_after, Origin origin) {
   // Written into one reused buffer, then copied once into the message:
   // measured faster than handing ZeroMQ the buffer itself (see publisher.hpp).
-  wire::write_event(body_, {options_.daemon_name, provider, e, seq, state_after, origin_name(origin)});
+  wire::write_event(body_, {options_.daemon, provider, e, seq, state_after, origin_name(origin)});
   wire::container_topic(topic_, provider, e.type);
   send(topic_, body_);
   if (body_.capacity() > kKeepBytes) std::string().swap(body_);  // one huge event is not kept
@@ -65,7 +65,7 @@ void ZmqPublisher::provider_state(std::string_view provider, std::string_view pl
                                   std::string_view reason, uint64_t seq) {
   rapidjson::StringBuffer buf;
   send(wire::provider_topic(provider, up), with_writer(buf, [&](wire::Writer& w) {
-         wire::write_provider_message(w, options_.daemon_name, seq, provider, plugin, up, reason);
+         wire::write_provider_message(w, options_.daemon, seq, provider, plugin, up, reason);
        }));
 }
 
@@ -84,7 +84,7 @@ void ZmqPublisher::heartbeat(const HeartbeatFigures& h) {
   drain_subscriptions();
   rapidjson::StringBuffer buf;
   send(wire::kHeartbeatTopic, with_writer(buf, [&](wire::Writer& w) {
-         wire::write_heartbeat(w, {options_.daemon_name, h.seq, h.uptime_ms, h.queue_depth, h.queue_capacity, h.emit_blocked_total});
+         wire::write_heartbeat(w, {options_.daemon, h.seq, h.uptime_ms, h.queue_depth, h.queue_capacity, h.emit_blocked_total});
        }));
 }
 
@@ -115,7 +115,7 @@ bool ZmqPublisher::wait_for_readers(std::chrono::steady_clock::time_point until)
 // room in every queue, and then goes to whoever has room.
 void ZmqPublisher::stopping(uint64_t seq) {
   rapidjson::StringBuffer buf;
-  const auto body = with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon_name, seq); });
+  const auto body = with_writer(buf, [&](wire::Writer& w) { wire::write_stopping(w, options_.daemon, seq); });
   const auto topic = wire::kStoppingTopic;
   const auto until = std::chrono::steady_clock::now() + options_.stopping_wait;
   const auto left = [&] {

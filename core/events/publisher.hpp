@@ -9,6 +9,7 @@
 #include "auth/keys.hpp"
 #include "common/status.hpp"
 #include "events/sink.hpp"
+#include "wire/wire.hpp"
 
 #include <zmq.hpp>
 
@@ -24,7 +25,7 @@ class ZmqPublisher final : public EventSink {
   struct Options {
     std::string endpoint;
     int hwm = 100000;
-    std::string daemon_name = "berthd";  // in every message
+    wire::Identity daemon;  // in every message
     std::chrono::milliseconds stopping_wait{1000};  // `stopping`'s whole window: waits, send, close
     const KeyPair* curve = nullptr;  // the daemon's keys: CURVE on every endpoint
   };

@@ -24,6 +24,12 @@ std::string json_string(std::string_view s) {
   return {b.GetString(), b.GetSize()};
 }
 
+// The op went with a berthd that stopped or vanished before it answered: it
+// may or may not have been done.
+bool outcome_unknown(const Status& st) {
+  return st.code() == Code::cancelled || st.code() == Code::shutting_down;
+}
+
 std::string json_strings(const std::vector<std::string>& v) {
   std::string out = "[";
   for (const auto& s : v) out += (out.size() > 1 ? "," : "") + json_string(s);
@@ -213,6 +219,11 @@ void Instances::stop_now(Instance& i, const char* why) {
   if (i.state != BERTH_STATE_RUNNING && i.state != BERTH_STATE_PAUSED) return changed(i, before, {});
   Link* l = link(i.daemon);
   if (l == nullptr || i.stopping) return;
+  if (!l->up()) {  // done when berthd is back, if it still runs then
+    i.stop_owed = true;
+    return changed(i, before, {});
+  }
+  i.stop_owed = false;
   const auto& idle = i.routing.idle;
   const std::string method = idle.stop_method.empty() ? "stop" : idle.stop_method;
   if (method == "pause" && i.state == BERTH_STATE_PAUSED) return changed(i, before, {});
@@ -231,7 +242,12 @@ void Instances::stop_now(Instance& i, const char* why) {
     Instance& x = *it->second;
     const WakeStatus b = x.status();
     x.stopping = false;
-    if (!st) spdlog::warn("{}: stop failed: {}", x.name, st.message());
+    if (outcome_unknown(st)) {
+      x.stop_owed = !x.want_up;
+      spdlog::info("{}: {}; stopped once berthd is back, if it still runs", x.name, st.message());
+    } else if (!st) {
+      spdlog::warn("{}: stop failed: {}", x.name, st.message());
+    }
     changed(x, b, {});
     if (x.want_up) wake(x);  // a request came while it stopped
   });
@@ -283,9 +299,10 @@ void Instances::wake(Instance& i) {
   }
   if (waiting_for_deps || i.ready() || i.starting || i.stopping || i.started_unseen) return;
   if (i.state == BERTH_STATE_RUNNING) return;  // running, not healthy yet: wait
+  if (!known(i)) return;  // woken again when the link is back and its provider listed
   Link* l = link(i.daemon);
-  if (l == nullptr || !l->up()) return;  // woken again when the link is back
   const std::string op = i.state == BERTH_STATE_PAUSED ? "unpause" : "start";
+  spdlog::info("{}: requested: {} ({})", i.name, op, i.provider);
   i.starting = true;
   i.error.clear();
   const auto wait = std::chrono::milliseconds(i.routing.idle.wake_timeout_ms.value_or(60000) + 30000);
@@ -297,7 +314,11 @@ void Instances::wake(Instance& i) {
                Instance& x = *it->second;
                const WakeStatus before = x.status();
                x.starting = false;
-               if (!st) {
+               if (outcome_unknown(st)) {
+                 // Still wanted: started once berthd is back, unless its
+                 // snapshot shows it running (one start, never two).
+                 spdlog::info("{}: {}; deciding again from berthd's snapshot", x.name, st.message());
+               } else if (!st) {
                  x.error = fmt::format("instance {} failed: {}", op, st.message());
                  spdlog::warn("{}: {}", x.name, x.error);
                } else if (x.state_events == seen) {
@@ -331,8 +352,26 @@ void Instances::probe_health(Instance& i) {
              });
 }
 
+// berthd's view of the instance is current: the link is up and its
+// provider's list is in the last snapshot.
+bool Instances::known(const Instance& i) const {
+  const Link* l = link(i.daemon);
+  return l != nullptr && l->up() && !unsynced_.count({i.daemon, i.provider});
+}
+
+// Once berthd's view of it is known again: a stop it is owed, then a wake.
+void Instances::settle(Instance& i) {
+  if (!known(i)) return;
+  if (i.stop_owed && !i.want_up) {
+    i.stop_owed = false;
+    if (i.state == BERTH_STATE_RUNNING || i.state == BERTH_STATE_PAUSED)
+      stop_now(i, "session ended while berthd was away");
+  }
+  wake(i);
+}
+
 void Instances::adopt_or_stop(Instance& i) {
-  if (!i.managed || i.in_session || i.starting) return;
+  if (!i.managed || i.in_session || i.starting || i.stop_owed) return;
   if (settings_.adopt) {
     const Nanoseconds own = i.routing.idle.idle_timeout_ms ? *i.routing.idle.idle_timeout_ms * 1000000
                                                            : settings_.session;
@@ -442,7 +481,10 @@ void Instances::on_snapshot(int daemon, std::vector<Observed> containers, const 
     if (i->daemon == daemon && !seen.count(key) && !unsynced.count(i->provider)) gone.push_back(key);
   for (const auto& key : gone) remove(key);
   synced_.insert(daemon);
-  for (auto& [key, i] : instances_) wake(*i);
+  std::erase_if(unsynced_, [daemon](const auto& p) { return p.first == daemon; });
+  for (const auto& provider : unsynced) unsynced_.emplace(daemon, provider);
+  for (auto& [key, i] : instances_)
+    if (i->daemon == daemon) settle(*i);
   check_waiters();
 }
 
@@ -485,9 +527,9 @@ void Instances::remove(const std::string& key) {
 
 void Instances::on_link(int daemon, bool up) {
   spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "berthd #{} {}", daemon, up ? "up" : "unreachable");
-  if (up)
-    for (auto& [key, i] : instances_)
-      if (i->daemon == daemon) wake(*i);
+  if (!up) return;
+  for (auto& [key, i] : instances_)
+    if (i->daemon == daemon) settle(*i);
 }
 
 void Instances::changed(Instance& i, WakeStatus before, std::string_view type_hint) {

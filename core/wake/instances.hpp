@@ -10,7 +10,9 @@
 // A managed container started by someone else is adopted with a fresh
 // session (or stopped, by configuration); one stopped by someone else ends
 // its session. Everything is re-derived from berthd's snapshot after an
-// outage, so nothing is started or stopped twice.
+// outage, so nothing is started or stopped twice: an op whose berthd went
+// away before answering (`cancelled`) is decided again from the next
+// snapshot, a start only if the instance is still not running.
 #pragma once
 
 #include "labels/labels.hpp"
@@ -61,6 +63,9 @@ struct Instance {
   // Our start/unpause was answered before any state event arrived: its
   // event is on its way, so it is not started again meanwhile.
   bool started_unseen = false;
+  // Its session ended while berthd was away, or its stop went with the
+  // berthd that had it: stopped once berthd is back, if still running.
+  bool stop_owed = false;
   uint64_t state_events = 0;       // state events (and snapshots) seen, to tell that
   std::string error;               // of our last failed op
 
@@ -113,6 +118,8 @@ class Instances final : public LinkListener {
   Instance& upsert(int daemon, const Observed& c, bool& created);
   WakeStatus status_before(int daemon, const Observed& c);
   void wake(Instance& i);
+  void settle(Instance& i);
+  bool known(const Instance& i) const;
   void probe_health(Instance& i);
   void stop_now(Instance& i, const char* why);
   void arm(Instance& i);
@@ -134,6 +141,9 @@ class Instances final : public LinkListener {
   std::vector<std::shared_ptr<Waiter>> waiters_;
   std::vector<InstanceEventSink> sinks_;
   std::set<int> synced_;  // daemons whose first snapshot is in
+  // Providers whose list berthd's last snapshot did not have yet: what we
+  // know of their containers may be stale, so nothing is decided on it.
+  std::set<std::pair<int, std::string>> unsynced_;
 };
 
 }  // namespace berth::wake

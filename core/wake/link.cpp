@@ -1,9 +1,16 @@
 #include "wake/link.hpp"
 
+#include "common/socket_thread.hpp"
+
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
+
+#include <zmq_addon.hpp>
+
+#include <iterator>
 
 #include <unistd.h>
 
@@ -60,8 +67,10 @@ Link::Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints e
       listener_(listener),
       sub_(zmq, zmq::socket_type::sub),
       dealer_(zmq, zmq::socket_type::dealer),
+      monitor_(zmq, zmq::socket_type::pair),
       sub_fd_(io),
       dealer_fd_(io),
+      monitor_fd_(io),
       silence_(io) {
   for (auto* s : {&sub_, &dealer_}) {
     s->set(zmq::sockopt::linger, 0);
@@ -69,6 +78,9 @@ Link::Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints e
       if (auto st = make_curve_client(*s, endpoints_.curve->server_public, endpoints_.curve->client); !st)
         spdlog::error("daemon {}: {}", index, st.message());
   }
+  // A command is sent to a connected berthd or not at all: never queued for
+  // whichever berthd connects next, which would run it unasked.
+  dealer_.set(zmq::sockopt::immediate, 1);
   sub_.set(zmq::sockopt::rcvhwm, 100000);
   for (const char* topic : {"container/", "provider/", "daemon/"}) sub_.set(zmq::sockopt::subscribe, topic);
 }
@@ -76,15 +88,22 @@ Link::Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints e
 Link::~Link() { stop(); }
 
 void Link::start() {
+  // The command socket's connection tells first when berthd goes away (its
+  // process died: the socket closed) and when one is back.
+  const std::string monitor = fmt::format("inproc://berth-wake-link-{}-{}", static_cast<const void*>(this), index_);
+  zmq_socket_monitor(dealer_.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+  monitor_.connect(monitor);
   sub_.connect(endpoints_.events);
   dealer_.connect(endpoints_.commands);
   // asio watches duplicates: ZeroMQ keeps its own descriptors.
   sub_fd_.assign(::dup(sub_.get(zmq::sockopt::fd)));
   dealer_fd_.assign(::dup(dealer_.get(zmq::sockopt::fd)));
+  monitor_fd_.assign(::dup(monitor_.get(zmq::sockopt::fd)));
   watch(sub_, sub_fd_);
   watch(dealer_, dealer_fd_);
-  request_snapshot("start");
+  watch(monitor_, monitor_fd_);
   arm_silence();
+  pump();
 }
 
 void Link::stop() {
@@ -93,9 +112,11 @@ void Link::stop() {
   boost::system::error_code ignored;
   sub_fd_.close(ignored);
   dealer_fd_.close(ignored);
+  monitor_fd_.close(ignored);
   silence_.cancel();
   for (auto& [id, p] : pending_) p->timer.cancel();
   pending_.clear();
+  zmq_socket_monitor(dealer_.handle(), nullptr, 0);
 }
 
 void Link::watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd) {
@@ -106,24 +127,60 @@ void Link::watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd) {
   });
 }
 
-// ZeroMQ's descriptor only says "look": drain both sockets until they say
+// ZeroMQ's descriptor only says "look": drain every socket until they say
 // nothing is left (also after every send, which may have consumed the edge).
 void Link::pump() {
   for (bool more = true; more && !stopped_;) {
     more = false;
-    while (sub_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+    while (!stopped_ && (monitor_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(monitor_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+      if (auto e = monitor_event(frames)) on_connection(e->kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+      more = true;
+    }
+    while (!stopped_ && (sub_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
       zmq::message_t topic, body;
       if (!sub_.recv(topic, zmq::recv_flags::dontwait)) break;
       if (!topic.more() || !sub_.recv(body, zmq::recv_flags::dontwait)) continue;
       on_event(topic.to_string_view(), body.to_string_view());
       more = true;
     }
-    while (dealer_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+    while (!stopped_ && (dealer_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
       zmq::message_t reply;
       if (!dealer_.recv(reply, zmq::recv_flags::dontwait)) break;
       on_reply(reply.to_string_view());
       more = true;
     }
+  }
+}
+
+void Link::on_connection(bool connected) {
+  if (connected) {
+    // A berthd is there (the same one after a network hiccup, or a new
+    // one): what we know is checked against its snapshot.
+    if (!follow_.synced()) request_snapshot("start");
+    return;
+  }
+  spdlog::warn("berthd {}: connection to its command socket lost", endpoints_.commands);
+  set_up(false);
+  follow_.forget();
+  if (snapshot_pending_) {
+    ++snapshot_generation_;  // it went with the connection
+    snapshot_pending_ = false;
+    early_.clear();
+  }
+  abandon_pending("berthd went away before answering");
+}
+
+// What was sent to a berthd that went away may or may not have been done;
+// its callers look again at the next snapshot instead of waiting out
+// their timeouts.
+void Link::abandon_pending(const char* why) {
+  auto lost = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, p] : lost) {
+    p->timer.cancel();
+    asio::post(io_, [done = std::move(p->done), why] { done(Status(Code::cancelled, why), nullptr); });
   }
 }
 
@@ -133,6 +190,12 @@ void Link::arm_silence() {
     if (ec || stopped_) return;
     spdlog::warn("berthd {} silent for {} s", endpoints_.events, kSilence.count());
     set_up(false);
+    follow_.forget();
+    if (snapshot_pending_) {
+      ++snapshot_generation_;
+      snapshot_pending_ = false;
+    }
+    abandon_pending("berthd went silent before answering");
     request_snapshot("silence");
     arm_silence();
   });
@@ -146,24 +209,6 @@ void Link::set_up(bool up) {
 
 void Link::on_event(std::string_view topic, std::string_view body) {
   arm_silence();
-  if (topic == "daemon/stopping") {
-    // Its last message: a snapshot asked of it now would never be answered
-    // (and one under way will not be), so none is taken until the next
-    // daemon speaks.
-    spdlog::info("berthd {}: stopping; waiting for it to come back", endpoints_.events);
-    set_up(false);
-    if (snapshot_pending_) {
-      ++snapshot_generation_;  // its answer, if any, is ignored
-      snapshot_pending_ = false;
-      early_.clear();
-    }
-    restarting_ = true;
-    return;
-  }
-  if (restarting_) {
-    restarting_ = false;
-    request_snapshot("berthd restarted");
-  }
   if (snapshot_pending_) {
     if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
     return;
@@ -172,22 +217,37 @@ void Link::on_event(std::string_view topic, std::string_view body) {
   d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
   const uint64_t seq = d["seq"].GetUint64();
-  const std::string_view kind = text(d, "kind");
-  if (kind == "heartbeat") {
-    // A heartbeat carries the last seq published: behind us means a new
-    // daemon, ahead of us a gap.
-    if (seq != seq_) return request_snapshot(seq < seq_ ? "berthd restarted" : "missed events");
-    set_up(true);
-    // A provider's first list (its baseline) is published as no event:
-    // only a snapshot taken once it is synced has its containers.
-    if (listing_) request_snapshot(kListing);
-    return;
+  const std::string_view kind = text(d, "kind"), run = text(d, "run_id");
+  const follow::Step step = follow_.on_message(run, kind, seq);
+  switch (step.action) {
+    case follow::Action::hold:
+    case follow::Action::resync:
+      if (step.reason == follow::Reason::new_run) {
+        set_up(false);
+        abandon_pending("berthd restarted before answering");
+      }
+      request_snapshot(step.action == follow::Action::hold ? "start" : follow::reason_text(step.reason).data());
+      // Replayed once the snapshot is in: it tells what the snapshot covers.
+      if (snapshot_pending_ && early_.size() < kEarlyMax) early_.emplace_back(topic, body);
+      return;
+    case follow::Action::skip:
+      if (kind == "heartbeat" && step.reason == follow::Reason::covered) {
+        set_up(true);
+        // A provider's first list (its baseline) is published as no event:
+        // only a snapshot taken once it is synced has its containers.
+        if (listing_) request_snapshot(kListing);
+      } else if (kind == "stopping" && step.reason == follow::Reason::covered) {
+        // Its last message: a snapshot asked of it now would never be
+        // answered; the next run's first message asks for one.
+        spdlog::info("berthd {}: stopping; waiting for it to come back", endpoints_.events);
+        set_up(false);
+      }
+      return;
+    case follow::Action::apply:
+      if (kind == "container") apply(d);
+      else if (kind == "provider" && text(d, "state") == "up") listing_ = true;  // its list follows
+      return;
   }
-  if (seq <= seq_) return;  // the snapshot has it (a restarted daemon shows in its heartbeat)
-  if (seq != seq_ + 1) return request_snapshot("missed events");
-  seq_ = seq;
-  if (kind == "container") apply(d);
-  else if (kind == "provider" && text(d, "state") == "up") listing_ = true;  // its list follows
 }
 
 void Link::apply(const rapidjson::Value& event) {
@@ -208,10 +268,12 @@ void Link::request_snapshot(const char* why) {
   else if (std::string_view(why) != "start") spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
   command(R"({"op":"snapshot"})", 10s, [this, generation = ++snapshot_generation_](const Status& st,
                                                                                    const rapidjson::Value* result) {
-    if (generation != snapshot_generation_) return;  // abandoned: its daemon stopped
-    if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq")) {
-      // Not there (yet): the silence timer asks again.
+    if (generation != snapshot_generation_) return;  // abandoned: its daemon went away
+    if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq") || !(*result)["seq"].IsUint64()) {
+      // Not there (yet): its next message, its reconnection or the
+      // silence timer asks again.
       snapshot_pending_ = false;
+      early_.clear();
       set_up(false);
       return;
     }
@@ -231,11 +293,16 @@ void Link::request_snapshot(const char* why) {
         unsynced.insert(provider.name.GetString());
         if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool()) listing_ = true;
       }
-    seq_ = (*result)["seq"].GetUint64();
+    const std::string_view run = text(*result, "run_id");
+    const uint64_t seq = (*result)["seq"].GetUint64();
+    if (!follow_.run().empty() && run != follow_.run())
+      spdlog::info("berthd {}: a new run {} (was {}): recovered from its snapshot at seq {}", endpoints_.events, run,
+                   follow_.run(), seq);
+    follow_.on_snapshot(run, seq);
     listener_.on_snapshot(index_, std::move(all), unsynced);
     snapshot_pending_ = false;
     set_up(true);
-    // What arrived meanwhile, in order; the snapshot covers seq <= seq_.
+    // What arrived meanwhile, in order; the snapshot covers seq <= its seq.
     auto early = std::move(early_);
     early_.clear();
     for (auto& [topic, body] : early) on_event(topic, body);
@@ -245,6 +312,16 @@ void Link::request_snapshot(const char* why) {
 void Link::command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) {
   const uint64_t id = next_id_++;
   std::string body = "{\"id\":" + std::to_string(id) + (request_json.size() > 2 ? "," : "") + request_json.substr(1);
+  bool sent = false;
+  try {
+    sent = dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("command to {} not sent: {}", endpoints_.commands, e.what());
+  }
+  if (!sent) {  // no berthd connected (immediate): nothing was done
+    asio::post(io_, [done = std::move(done)] { done(Status(Code::cancelled, "berthd is not connected"), nullptr); });
+    return;
+  }
   auto p = std::make_unique<Pending>(Pending{std::move(done), asio::steady_timer(io_)});
   p->timer.expires_after(wait);
   p->timer.async_wait([this, id](boost::system::error_code ec) {
@@ -256,11 +333,6 @@ void Link::command(const std::string& request_json, std::chrono::milliseconds wa
     reply(Status(Code::timeout, "no answer from berthd"), nullptr);
   });
   pending_.emplace(id, std::move(p));
-  try {
-    dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait);
-  } catch (const zmq::error_t& e) {
-    spdlog::warn("command to {} not sent: {}", endpoints_.commands, e.what());
-  }
   // A send may have consumed the descriptor's edge: look now.
   asio::post(io_, [this] { pump(); });
 }

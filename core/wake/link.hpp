@@ -3,13 +3,19 @@
 // descriptor tells when a socket may have work). It keeps the daemon's view
 // with the snapshot + seq rule (docs/protocol.md §3): subscribe, take a
 // snapshot, drop what it covers, apply the rest in order, and take a new one
-// on any gap, on a berthd restart (seq going back), or after silence.
+// on any gap, on a new berthd run (a restart: `run` changed), when the
+// command socket reconnects, or after silence (berth/follow.hpp).
+//
+// A command in flight when berthd goes away (its connection drops, or it
+// falls silent) is answered at once with `cancelled`: its outcome is unknown
+// until the next snapshot shows it, and the caller decides again from that.
 #pragma once
 
 #include "auth/curve.hpp"
 
 #include "common/status.hpp"
 
+#include <berth/follow.hpp>
 #include <berth/provider.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -64,7 +70,9 @@ class Link {
   void stop();
 
   // Sends a command (a JSON object without "id"); `done` gets the reply's
-  // result or its error, or timeout after `wait`. On the asio thread.
+  // result or its error, timeout after `wait`, or `cancelled` when berthd
+  // went away before answering (or could not be sent to). Never called
+  // back from inside command(). On the asio thread.
   using Reply = std::function<void(const Status&, const rapidjson::Value* result)>;
   void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done);
 
@@ -75,7 +83,10 @@ class Link {
  private:
   struct Pending;
   void watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd);
+  void watch_monitor();
   void pump();
+  void on_connection(bool connected);
+  void abandon_pending(const char* why);
   void on_event(std::string_view topic, std::string_view body);
   void on_reply(std::string_view body);
   void request_snapshot(const char* why);
@@ -87,16 +98,15 @@ class Link {
   int index_;
   LinkEndpoints endpoints_;
   LinkListener& listener_;
-  zmq::socket_t sub_, dealer_;
-  asio::posix::stream_descriptor sub_fd_, dealer_fd_;
+  zmq::socket_t sub_, dealer_, monitor_;  // monitor_: the command socket's connects and disconnects
+  asio::posix::stream_descriptor sub_fd_, dealer_fd_, monitor_fd_;
   asio::steady_timer silence_;
   bool stopped_ = false, up_ = false;
 
-  // The snapshot + seq rule.
+  // The snapshot + seq + run rule.
+  follow::Follow follow_;
   bool snapshot_pending_ = false;
-  uint64_t seq_ = 0;  // the last applied
   bool listing_ = false;  // a provider is up but its baseline list is not in our view yet
-  bool restarting_ = false;  // berthd said it is stopping: the next message is a new daemon's
   uint64_t snapshot_generation_ = 0;  // the snapshot under way (an older answer is ignored)
   std::deque<std::pair<std::string, std::string>> early_;  // events that arrived before the snapshot
 

@@ -6,9 +6,13 @@
 
 #include <charconv>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <chrono>
 #include <ctime>
+
+#include <sys/random.h>
+#include <unistd.h>
 
 namespace berth::wire {
 
@@ -114,6 +118,24 @@ void write_container(Writer& w, std::string_view provider, const sdk::Container&
   w.EndObject();
 }
 
+std::string new_run_id() {
+  uint64_t bits = 0;
+  // getrandom blocks only before the kernel's pool is first seeded; the
+  // clock and pid make a fallback that still differs between two starts.
+  if (::getrandom(&bits, sizeof bits, 0) != static_cast<ssize_t>(sizeof bits))
+    bits = static_cast<uint64_t>(now_unix_ns()) ^ (static_cast<uint64_t>(::getpid()) << 40);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+  return hex;
+}
+
+void write_identity(Writer& w, const Identity& id) {
+  w.Key("daemon_name");
+  write_string(w, id.name);
+  w.Key("run_id");
+  write_string(w, id.run);
+}
+
 void write_error(Writer& w, const Status& st) {
   w.StartObject();
   w.Key("code");
@@ -124,14 +146,13 @@ void write_error(Writer& w, const Status& st) {
 }
 
 namespace {
-void begin_message(Writer& w, const char* kind, std::string_view daemon, uint64_t seq, int64_t time_ns) {
+void begin_message(Writer& w, const char* kind, const Identity& daemon, uint64_t seq, int64_t time_ns) {
   w.StartObject();
   w.Key("schema");
   w.Int(kSchemaVersion);
   w.Key("kind");
   w.String(kind);
-  w.Key("daemon_name");
-  write_string(w, daemon);
+  write_identity(w, daemon);
   w.Key("seq");
   w.Uint64(seq);
   w.Key("time");
@@ -232,14 +253,15 @@ void write_event(std::string& buf, const EventRecord& r) {
     labels::write(rw, labels::parse(e.labels, facts));
   }
   size_t bound = 512 + routing.GetSize();  // the constant parts, numbers, time
-  for (std::string_view s : {r.daemon, r.provider, std::string_view(e.raw_action), r.origin,
+  for (std::string_view s : {std::string_view(r.daemon.name), std::string_view(r.daemon.run), r.provider, std::string_view(e.raw_action), r.origin,
                              std::string_view(e.container_id), std::string_view(e.container_name),
                              std::string_view(e.image), std::string_view(e.health), std::string_view(e.old_name)})
     bound += EventJson::worst(s.size());
   for (const auto& [k, v] : e.labels) bound += EventJson::worst(k.size()) + EventJson::worst(v.size()) + 2;
   buf.resize(bound);
   EventJson j(buf.data());
-  j.raw("{\"schema\":").num(kSchemaVersion).raw(",\"kind\":\"container\",\"daemon_name\":").str(r.daemon);
+  j.raw("{\"schema\":").num(kSchemaVersion).raw(",\"kind\":\"container\",\"daemon_name\":").str(r.daemon.name);
+  j.raw(",\"run_id\":").str(r.daemon.run);
   j.raw(",\"seq\":").num(static_cast<int64_t>(r.seq));
   j.raw(",\"time\":").time(e.time_unix_ns ? e.time_unix_ns : now_unix_ns());
   j.raw(",\"provider\":").str(r.provider).raw(",\"type\":").str(event_type_name(e.type));
@@ -261,7 +283,7 @@ void write_event(std::string& buf, const EventRecord& r) {
   buf.resize(static_cast<size_t>(j.end() - buf.data()));
 }
 
-void write_provider_message(Writer& w, std::string_view daemon, uint64_t seq, std::string_view provider,
+void write_provider_message(Writer& w, const Identity& daemon, uint64_t seq, std::string_view provider,
                             std::string_view plugin, bool up, std::string_view reason) {
   begin_message(w, "provider", daemon, seq, now_unix_ns());
   w.Key("provider");
@@ -288,7 +310,7 @@ void write_heartbeat(Writer& w, const HeartbeatRecord& r) {
   w.EndObject();
 }
 
-void write_stopping(Writer& w, std::string_view daemon, uint64_t seq) {
+void write_stopping(Writer& w, const Identity& daemon, uint64_t seq) {
   begin_message(w, "stopping", daemon, seq, now_unix_ns());
   w.EndObject();
 }

@@ -30,6 +30,18 @@ std::string provider_topic(std::string_view provider, bool up);
 inline constexpr std::string_view kHeartbeatTopic = "daemon/heartbeat";
 inline constexpr std::string_view kStoppingTopic = "daemon/stopping";
 
+// Who sends: the daemon's name (config daemon_name) and this process's run,
+// a new opaque id at every start (docs/protocol.md §3): a restarted berthd
+// keeps its name and counts seq from 1 again, under a new run.
+struct Identity {
+  std::string name = "berthd";
+  std::string run;
+};
+// 16 lowercase hex digits from the kernel's random source.
+std::string new_run_id();
+// "daemon_name":…,"run_id":… inside an open object.
+void write_identity(Writer& w, const Identity& id);
+
 void write_string(Writer& w, std::string_view s);
 void write_labels(Writer& w, const sdk::Labels& labels);
 // The container object: id, name, image, state, labels, details, routing...
@@ -39,7 +51,7 @@ void write_error(Writer& w, const Status& st);  // {"code":..., "message":...}
 // Bodies of the PUB messages (docs/protocol.md §1). Each writes one whole
 // JSON object.
 struct EventRecord {
-  std::string_view daemon;  // daemon_name
+  const Identity& daemon;
   std::string_view provider;
   const sdk::Event& event;
   uint64_t seq;
@@ -48,16 +60,16 @@ struct EventRecord {
 };
 // The publisher's hot path: writes the body into `out` (cleared first).
 void write_event(std::string& out, const EventRecord& r);
-void write_provider_message(Writer& w, std::string_view daemon, uint64_t seq, std::string_view provider,
+void write_provider_message(Writer& w, const Identity& daemon, uint64_t seq, std::string_view provider,
                             std::string_view plugin, bool up, std::string_view reason);
 struct HeartbeatRecord {
-  std::string_view daemon;
+  const Identity& daemon;
   uint64_t seq;
   int64_t uptime_ms;
   uint64_t queue_depth, queue_capacity, emit_blocked_total;
 };
 void write_heartbeat(Writer& w, const HeartbeatRecord& r);
-void write_stopping(Writer& w, std::string_view daemon, uint64_t seq);
+void write_stopping(Writer& w, const Identity& daemon, uint64_t seq);
 
 // RFC 3339 UTC with nanoseconds.
 void write_time(Writer& w, int64_t unix_ns);

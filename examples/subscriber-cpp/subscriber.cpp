@@ -1,11 +1,13 @@
 // A berth subscriber in C++ (cppzmq + RapidJSON), following docs/protocol.md §3:
 // subscribe first, take a snapshot, skip what it covers, apply the rest in
-// seq order, and take a new snapshot when a seq is skipped. With several
+// seq order, and take a new snapshot when a seq is skipped or berthd
+// restarted (a new run): the rule itself is the SDK's berth/follow.hpp. With several
 // daemons (each --commands, events from each daemon or through one relay)
 // it keeps one view per daemon: seq is per daemon, and so is the snapshot.
 //
 //   berth-subscriber [--events ENDPOINT]... [--commands ENDPOINT]... [--count N]
 //                    [--server-key FILE.pub --client-key FILE]   (CURVE)
+#include <berth/follow.hpp>
 #include <rapidjson/document.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -79,18 +81,27 @@ class View {
     for (auto& p : snap["result"]["providers"].GetObject())
       for (auto& c : p.value["containers"].GetArray())
         states_[std::string(p.name.GetString()) + "/" + c["id"].GetString()] = c["state"].GetString();
-    seq_ = snap["result"]["seq"].GetUint64();
+    const auto& r = snap["result"];
+    follow_.on_snapshot(r.HasMember("run_id") ? r["run_id"].GetString() : "", r["seq"].GetUint64());
     std::printf("snapshot%s: %zu containers at seq %llu\n", label_.c_str(), states_.size(),
-                static_cast<unsigned long long>(seq_));
+                static_cast<unsigned long long>(follow_.seq()));
   }
 
-  // Applies one message; returns false if it revealed a gap (and resynced).
+  // Applies one message; returns false if it revealed a gap or a restart
+  // (and resynced).
   bool apply(const std::string& topic, const rapidjson::Document& body) {
     const uint64_t seq = body["seq"].GetUint64();
-    if (topic.rfind("daemon/", 0) == 0) return seq <= seq_ || gap(seq);
-    if (seq <= seq_) return true;  // the snapshot has it
-    if (seq != seq_ + 1) return gap(seq);
-    seq_ = seq;
+    const std::string run = body.HasMember("run_id") ? body["run_id"].GetString() : "";
+    const auto step = follow_.on_message(run, body["kind"].GetString(), seq);
+    if (step.action == berth::follow::Action::resync) {
+      std::printf("%s%s: expected seq %llu, saw %llu (run %s); resyncing\n",
+                  step.reason == berth::follow::Reason::new_run ? "restart" : "gap", label_.c_str(),
+                  static_cast<unsigned long long>(follow_.seq() + 1), static_cast<unsigned long long>(seq),
+                  run.c_str());
+      resync();
+      return false;
+    }
+    if (step.action != berth::follow::Action::apply) return true;  // the snapshot has it
     if (topic.rfind("container/", 0) == 0) {
       const auto& c = body["container"];
       const std::string key = std::string(body["provider"].GetString()) + "/" + c["id"].GetString();
@@ -107,17 +118,11 @@ class View {
 
  private:
   std::string prefix() const { return label_.empty() ? "" : label_.substr(1) + " "; }
-  bool gap(uint64_t seen) {
-    std::printf("gap%s: expected seq %llu, saw %llu; resyncing\n", label_.c_str(),
-                static_cast<unsigned long long>(seq_ + 1), static_cast<unsigned long long>(seen));
-    resync();
-    return false;
-  }
   zmq::context_t& ctx_;
   std::string commands_;
   std::optional<Curve> curve_;
   std::string label_;  // " <daemon_name>" with several daemons, else ""
-  uint64_t seq_ = 0;
+  berth::follow::Follow follow_;
   std::map<std::string, std::string> states_;
 };
 

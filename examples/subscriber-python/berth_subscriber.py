@@ -4,7 +4,9 @@
   1. connect SUB and subscribe, keeping messages queued;
   2. ask the command socket for a snapshot (state + the seq it is consistent with);
   3. drop queued messages with seq <= snapshot seq, apply the rest in order;
-  4. a seq that skips (or a heartbeat ahead of us) is a gap: take a new snapshot.
+  4. a seq that skips (or a heartbeat ahead of us) is a gap: take a new snapshot;
+  5. a message of a new "run_id" is a restarted berthd (seq counts from 1 again):
+     take its snapshot; messages of a run already left are stragglers: dropped.
 
 With several daemons (one --commands each; events from each daemon, or all through one
 relay) it keeps one view per daemon: seq is per daemon (the "daemon_name" of each message),
@@ -69,7 +71,10 @@ class BerthView:
         self.commands = {self.call_at(c, {"op": "ping"}).get("daemon_name", ""): c for c in commands}
         self.containers = {}   # (daemon, provider, id) -> container dict
         self.seq = {name: 0 for name in self.commands}
+        self.run = {name: None for name in self.commands}   # the run the view follows
+        self.left = {name: set() for name in self.commands}  # runs it has left (they never return)
         self.gaps = 0
+        self.restarts = 0
         self._wait_subscribed()
         for name in self.commands:
             self.resync(name)
@@ -116,12 +121,17 @@ class BerthView:
         for p, prov in snap["providers"].items():
             for c in prov["containers"]:
                 self.containers[(daemon, p, c["id"])] = c
+        run = snap.get("run_id", "")
+        if self.run[daemon] is not None and self.run[daemon] != run:
+            self.left[daemon].add(self.run[daemon])
+        self.run[daemon] = run
         self.seq[daemon] = snap["seq"]
 
     def next(self, timeout_ms=None):
         """The next message applied to the view, as (topic, body); None on timeout.
         Messages a snapshot already covers are skipped; a gap triggers a resync of that
-        daemon and is returned as ("gap", {...})."""
+        daemon and is returned as ("gap", {...}); a restarted daemon (a new run), as
+        ("restart", {...})."""
         while True:
             if not self.sub.poll(timeout_ms):
                 return None
@@ -132,6 +142,11 @@ class BerthView:
                 continue  # a daemon we have no command socket for
             topic = topic.decode()
             seq = body["seq"]
+            run = body.get("run_id", "")
+            if run != self.run[daemon]:
+                if run in self.left[daemon]:
+                    continue  # a straggler of the berthd that was
+                return self._restart(daemon, run)
             if topic.startswith("daemon/"):
                 if seq > self.seq[daemon]:  # the daemon moved on without us
                     return self._gap(daemon, seq)
@@ -152,6 +167,14 @@ class BerthView:
         self.gaps += 1
         self.resync(daemon)
         return "gap", {"daemon": daemon, "missed_at_least": max(missed, 1), "resynced_to": self.seq[daemon]}
+
+    def _restart(self, daemon, run):
+        old = self.run[daemon]
+        self.restarts += 1
+        self.resync(daemon)
+        if self.run[daemon] != run:
+            self.left[daemon].add(run)  # it asked for this snapshot, yet the snapshot is a later run's
+        return "restart", {"daemon": daemon, "run": self.run[daemon], "was": old, "resynced_to": self.seq[daemon]}
 
     def _apply(self, daemon, ev):
         key = (daemon, ev["provider"], ev["container"]["id"])
@@ -187,6 +210,10 @@ def main():
         topic, body = view.next()
         if topic == "gap":
             print("gap%s: resynced to seq %d" % (label(body["daemon"]), body["resynced_to"]), flush=True)
+            continue
+        if topic == "restart":
+            print("restart%s: run %s (was %s), resynced to seq %d" % (label(body["daemon"]), body["run"], body["was"],
+                                                                   body["resynced_to"]), flush=True)
             continue
         daemon = body.get("daemon_name", "")
         prefix = (daemon + " ") if several else ""

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <sys/wait.h>
 #include <thread>
 
@@ -197,3 +199,52 @@ TEST_F(Berthctl, JsonEventsAreOneObjectPerLineFlushedAsTheyCome) {
 }
 
 }  // namespace
+
+// berthd killed (no `stopping`) and started again at the same sockets within
+// a heartbeat or two: its seq starts again at 1, below what berthctl has seen.
+// `berthctl events` says so and prints every event of the new run; with
+// --since-snapshot it prints the new run's snapshot first.
+TEST(BerthctlRestart, EventsFollowABerthdKilledAndStartedAgain) {
+  const std::string rt = make_temp_dir();
+  const std::string config = fmt::format(
+      R"({{"heartbeat_ms": 100, "events_endpoint": "ipc://{0}/events.sock", "commands_endpoint": "ipc://{0}/commands.sock",
+          "providers": [{{"name": "sim", "plugin": "{1}"}}]}})",
+      rt, plugin_path("sim"));
+  auto daemon = std::make_unique<BerthdProcess>(config);
+  ASSERT_TRUE(daemon->ready()) << daemon->output();
+  const std::string at = "--runtime-dir " + rt;
+  Background live(fmt::format("{} {} events", BERTH_TEST_BERTHCTL, at));
+  Background snap(fmt::format("{} {} events --since-snapshot", BERTH_TEST_BERTHCTL, at));
+  ASSERT_TRUE(shows(snap, "snapshot  sim", 3)) << snap.output();
+  // Events advance the old run's seq past what the new run will start at.
+  for (int i = 0; i < 3; ++i) {
+    ctl(at + " stop web --timeout 1");
+    ctl(at + " start web");
+  }
+  ASSERT_TRUE(shows(live, "started   web", 3)) << live.output();
+  ASSERT_TRUE(shows(snap, "started   web", 3)) << snap.output();
+
+  ASSERT_EQ(::kill(daemon->pid(), SIGKILL), 0);
+  ASSERT_TRUE(daemon->wait_exit(5s));
+  std::this_thread::sleep_for(100ms);  // the supervisor's restart delay
+  daemon = std::make_unique<BerthdProcess>(config);
+  ASSERT_TRUE(daemon->ready()) << daemon->output();
+
+  ASSERT_TRUE(shows(live, "berthd restarted", 1)) << live.output();
+  ASSERT_TRUE(shows(snap, "berthd restarted", 1)) << snap.output();
+  EXPECT_TRUE(shows(snap, "snapshot  sim", 6)) << "the new run's snapshot: " << snap.output();
+  // The new run's events, each printed (none taken for one already seen).
+  ASSERT_EQ(ctl(at + " stop web --timeout 1").code, 0);
+  ASSERT_EQ(ctl(at + " stop batch --timeout 1").code, 0) << "batch: already stopped, so no event";
+  ASSERT_EQ(ctl(at + " start batch").code, 0);
+  for (const Background* tail : {&live, &snap}) {
+    EXPECT_TRUE(shows(*tail, "exited    web", 4)) << tail->output();
+    EXPECT_TRUE(shows(*tail, "started   batch", 1)) << tail->output();
+    const std::string text = tail->output();
+    const size_t restarted = text.find("berthd restarted");
+    EXPECT_LT(restarted, text.rfind("exited    web")) << text;
+    EXPECT_LT(text.rfind("exited    web"), text.find("started   batch")) << "in order: " << text;
+  }
+  daemon.reset();
+  std::filesystem::remove_all(rt);
+}

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 namespace {
@@ -53,6 +55,40 @@ TEST_P(Subscribers, NoticeAGapAndResync) {
                                          out.find("resynced to seq", gap) != std::string::npos);
   };
   EXPECT_TRUE(sub.wait_until(recovered, 20s)) << sub.output().substr(0, 2000);
+}
+
+// berthd killed and started again at the same sockets within a heartbeat:
+// the new run's seq starts below the subscriber's. It must see the new run,
+// take its snapshot, and apply the new run's events.
+TEST_P(Subscribers, FollowABerthdKilledAndStartedAgain) {
+  const std::string rt = make_temp_dir();
+  const std::string config = fmt::format(
+      R"({{"heartbeat_ms": 100, "events_endpoint": "ipc://{0}/events.sock", "commands_endpoint": "ipc://{0}/commands.sock",
+          "providers": [{{"name": "sim", "plugin": "{1}"}}]}})",
+      rt, plugin_path("sim"));
+  auto d = std::make_unique<BerthdProcess>(config);
+  ASSERT_TRUE(d->ready()) << d->output();
+  Background sub(GetParam() + " --events " + d->events_endpoint() + " --commands " + d->commands_endpoint());
+  ASSERT_TRUE(sub.wait_for("snapshot: 3 containers", 10s)) << sub.output();
+  zmq::context_t zmq;
+  for (int i = 0; i < 3; ++i) {  // the old run's seq goes past where the new one starts
+    Client c(zmq, d->commands_endpoint());
+    ASSERT_TRUE(c.call(R"({"op":"stop","container":"web","timeout":1})")["ok"].GetBool());
+    ASSERT_TRUE(c.call(R"({"op":"start","container":"web"})")["ok"].GetBool());
+  }
+  ASSERT_TRUE(sub.wait_until([](const std::string& o) { return o.rfind("sim started web") != o.find("sim started web"); },
+                             10s))
+      << sub.output();
+  ASSERT_EQ(::kill(d->pid(), SIGKILL), 0);
+  ASSERT_TRUE(d->wait_exit(5s));
+  d = std::make_unique<BerthdProcess>(config);
+  ASSERT_TRUE(d->ready()) << d->output();
+  ASSERT_TRUE(sub.wait_for("restart", 10s)) << sub.output();
+  Client c(zmq, d->commands_endpoint());
+  ASSERT_TRUE(c.call(R"({"op":"stop","container":"db","timeout":1})")["ok"].GetBool());
+  EXPECT_TRUE(sub.wait_for("sim exited db", 10s)) << "an event of the new run: " << sub.output();
+  d.reset();
+  std::filesystem::remove_all(rt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Subscribers, ::testing::Values(cpp_subscriber(), python_subscriber()),

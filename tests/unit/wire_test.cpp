@@ -11,6 +11,8 @@
 namespace berth::wire {
 namespace {
 
+const Identity kHost{"host-1", "0123456789abcdef"}, kH{"h", "r"};
+
 TEST(Wire, ContainerTopicSelectsOneProviderByPrefix) {
   std::string t;
   container_topic(t, "docker", BERTH_EVENT_EXITED);
@@ -90,12 +92,13 @@ TEST(Wire, ExitedEventIsNormalizedWithSequenceStateAndExitCode) {
   e.exit_code = 137;
   e.labels = {{"com.docker.compose.project", "shop"}};
   std::string buf;
-  write_event(buf, {"host-1", "docker", e, 42, BERTH_STATE_STOPPED, "engine"});
+  write_event(buf, {kHost, "docker", e, 42, BERTH_STATE_STOPPED, "engine"});
   auto d = parse(buf);
   ASSERT_FALSE(d.HasParseError()) << buf;
   EXPECT_EQ(d["schema"].GetInt(), kSchemaVersion);
   EXPECT_STREQ(d["kind"].GetString(), "container");
   EXPECT_STREQ(d["daemon_name"].GetString(), "host-1");
+  EXPECT_STREQ(d["run_id"].GetString(), "0123456789abcdef");
   EXPECT_EQ(d["seq"].GetUint64(), 42u);
   EXPECT_STREQ(d["time"].GetString(), "2023-11-14T22:13:20.000000001Z");
   EXPECT_STREQ(d["provider"].GetString(), "docker");
@@ -118,7 +121,7 @@ TEST(Wire, ResyncEventsSayWhereTheyCameFrom) {
   e.container_id = "x";
   e.health = "unhealthy";
   std::string buf;
-  write_event(buf, {"h", "p", e, 1, BERTH_STATE_RUNNING, "resync"});
+  write_event(buf, {kH, "p", e, 1, BERTH_STATE_RUNNING, "resync"});
   auto d = parse(buf);
   EXPECT_STREQ(d["origin"].GetString(), "resync");
   EXPECT_STREQ(d["health"].GetString(), "unhealthy");
@@ -133,7 +136,7 @@ TEST(Wire, StringsAreEscaped) {
   e.container_name = "we\"ird\nname";
   e.old_name = "old";
   std::string buf;
-  write_event(buf, {"h", "p", e, 1, BERTH_STATE_RUNNING, "engine"});
+  write_event(buf, {kH, "p", e, 1, BERTH_STATE_RUNNING, "engine"});
   auto d = parse(buf);
   ASSERT_FALSE(d.HasParseError());
   EXPECT_STREQ(d["container"]["name"].GetString(), "we\"ird\nname");
@@ -143,13 +146,36 @@ TEST(Wire, StringsAreEscaped) {
 TEST(Wire, HeartbeatCarriesSequenceAndQueueFigures) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
-  write_heartbeat(w, {"host-1", 7, 1500, 3, 100, 2});
+  write_heartbeat(w, {kHost, 7, 1500, 3, 100, 2});
   auto d = parse(buf);
   EXPECT_STREQ(d["kind"].GetString(), "heartbeat");
   EXPECT_STREQ(d["daemon_name"].GetString(), "host-1");
+  EXPECT_STREQ(d["run_id"].GetString(), "0123456789abcdef");
   EXPECT_EQ(d["seq"].GetUint64(), 7u);
   EXPECT_EQ(d["queue_depth"].GetUint64(), 3u);
   EXPECT_EQ(d["emit_blocked_total"].GetUint64(), 2u);
+}
+
+TEST(Wire, StoppingAndProviderMessagesNameTheRun) {
+  rapidjson::StringBuffer a, b;
+  Writer wa(a), wb(b);
+  write_stopping(wa, kHost, 9);
+  write_provider_message(wb, kHost, 3, "dk", "docker", true, "");
+  for (auto* buf : {&a, &b}) {
+    auto d = parse(*buf);
+    EXPECT_STREQ(d["run_id"].GetString(), "0123456789abcdef") << buf->GetString();
+  }
+}
+
+TEST(Wire, EachStartHasANewRunId) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = new_run_id();
+    ASSERT_EQ(id.size(), 16u) << id;
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
 }
 
 TEST(Wire, EveryCodeHasItsOwnName) {
@@ -169,7 +195,7 @@ TEST(Wire, EventStringsAreEscapedExactlyAsJsonRequires) {
   e.old_name = "caf\xc3\xa9 \xe2\x86\x92 /x";
   e.labels = {{"k\"ey", "v\\al"}, {"proxy.aliases", "a,b"}};
   std::string buf;
-  write_event(buf, {"h", "p", e, 42, BERTH_STATE_RUNNING, "engine"});
+  write_event(buf, {kH, "p", e, 42, BERTH_STATE_RUNNING, "engine"});
   rapidjson::Document d;
   d.Parse(buf.c_str());
   ASSERT_FALSE(d.HasParseError()) << buf;
@@ -200,7 +226,7 @@ TEST(Wire, EveryByteThatNeedsEscapingIsEscapedWhereverItStands) {
         e.container_id = "x";
         e.container_name = name;
         std::string buf;
-        write_event(buf, {"h", "p", e, 1, BERTH_STATE_RUNNING, "engine"});
+        write_event(buf, {kH, "p", e, 1, BERTH_STATE_RUNNING, "engine"});
         rapidjson::Document d;
         d.Parse(buf.c_str(), buf.size());
         ASSERT_FALSE(d.HasParseError()) << len << "/" << at;

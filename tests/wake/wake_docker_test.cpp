@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <set>
+#include <thread>
 
 namespace berth::wake_test {
 namespace {
@@ -573,6 +575,95 @@ TEST_F(WakeDocker, BerthdRestartedMidSessionIsRecovered) {
   events_.reset();
   berthd_.reset();
 }
+
+// ------------------------------------------------------------ berthd crashes
+
+// berthd killed (SIGKILL: no `stopping`) and started again at the same
+// sockets after a delay, as its systemd unit does (Restart=on-failure,
+// RestartSec=2): during a blocking wake whose start went to the berthd that
+// died, and during another app's session that ends after the restart.
+//
+// As an operator meets it: the apps exist before berthd starts, so the old
+// berthd published one message (its provider's `up`, seq 1) before it died,
+// and the new one starts at seq 1 again. A follower that went by seq alone
+// took the new berthd's messages as already seen: the wake timed out and
+// every later one too.
+class WakeBerthdCrash : public WakeDockerBase, public ::testing::WithParamInterface<std::chrono::milliseconds> {};
+
+TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnds) {
+  const auto delay = GetParam();
+  const ScopedDir dir;
+  const std::string& rt = dir.path;
+  const std::string endpoints = fmt::format(R"("events_endpoint": "ipc://{0}/events.sock",
+      "commands_endpoint": "ipc://{0}/commands.sock",)", rt);
+  // The app in session: running and healthy before berthd starts, adopted by
+  // berth-wake with its own idle timeout, which ends about 4 s after berthd died.
+  const auto session = std::chrono::duration_cast<std::chrono::milliseconds>(delay + 4s);
+  const int idle_port = free_port(), woken_port = free_port();
+  const std::string idle = make_app("crash-idle", idle_port, fmt::format("--label proxy.idle_timeout={}ms", session.count()));
+  const std::string woken = make_app("crash-woken", woken_port);
+  docker("start " + idle);
+  ASSERT_TRUE(eventually([&] { return docker("inspect -f '{{.State.Health.Status}}' " + idle) == "healthy"; }, 20s));
+  const auto session_from = Clock::now();  // adopted after this
+  ASSERT_NO_FATAL_FAILURE(start_berthd(endpoints));
+  wake_ = std::make_unique<WakeProcess>(
+      std::vector<std::pair<std::string, std::string>>{{"ipc://" + rt + "/commands.sock", "ipc://" + rt + "/events.sock"}},
+      std::vector<std::string>{"--log-level", "debug"}, rt + "/berth-wake.log");
+  ASSERT_TRUE(wake_->ready()) << wake_->output();
+  ASSERT_TRUE(wait_known(idle));
+  ASSERT_TRUE(wait_known(woken));
+
+  // A blocking wake in flight: berth-wake has sent its start when berthd dies.
+  auto in_flight = std::async(std::launch::async, [&] {
+    return http_get(wake_->port(), "/api/strategies/blocking?names=" + woken + "&session_duration=1m&timeout=30s", 40s);
+  });
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(::kill(berthd_->pid(), SIGKILL), 0);
+  ASSERT_TRUE(berthd_->wait_exit(5s));
+  const std::string before = events_->dump();
+  events_.reset();
+  std::this_thread::sleep_for(delay);
+  berthd_ = std::make_unique<BerthdProcess>(berthd_config(endpoints));
+  ASSERT_TRUE(berthd_->ready()) << berthd_->output();
+  const auto back = Clock::now();
+  events_ = std::make_unique<EventLog>(berthd_->events_endpoint());
+
+  const HttpReply woke = in_flight.get();
+  const auto answered = Clock::now();
+  EXPECT_EQ(woke.status, 200) << woke.describe() << "\nbefore the kill:\n" << before << context();
+  EXPECT_LT(answered - back, 4s) << "not served within a few seconds of the new berthd" << context();
+  EXPECT_NE(http_get(woken_port, "/", 5s).body.find(kHello), std::string::npos) << context();
+  EXPECT_EQ(docker_event_count(woken, "start"), 1) << "one start, never two" << context();
+
+  // The session that ends after the restart stops its app, once, on time.
+  Clock::time_point stopped{};
+  EXPECT_TRUE(eventually(
+      [&] {
+        if (docker_event_count(idle, "die") == 0) return false;
+        stopped = Clock::now();
+        return true;
+      },
+      session + 20s))
+      << "the session's stop never came" << context();
+  EXPECT_GE(stopped - session_from, session) << "stopped before its session ended" << context();
+  EXPECT_EQ(docker_event_count(idle, "die"), 1) << context();
+  // And a later wake works: the instance was not left waiting on a lost start.
+  docker("stop -t 1 " + woken);
+  ASSERT_TRUE(events_->wait_count(woken, "exited", 1, 10s)) << context();
+  const HttpReply again =
+      http_get(wake_->port(), "/api/strategies/blocking?names=" + woken + "&session_duration=1m&timeout=10s", 20s);
+  EXPECT_EQ(again.status, 200) << again.describe() << context();
+  EXPECT_EQ(docker_event_count(woken, "start"), 2) << context();
+  std::printf("[ figures  ] berthd back after %lld ms: the wake in flight answered %lld ms after its banner\n",
+              static_cast<long long>(delay.count()),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(answered - back).count()));
+  wake_.reset();  // before its directory goes
+  events_.reset();
+  berthd_.reset();
+}
+
+INSTANTIATE_TEST_SUITE_P(RestartDelays, WakeBerthdCrash, ::testing::Values(100ms, 1000ms, 2000ms, 6000ms),
+                         [](const auto& info) { return "After" + std::to_string(info.param.count()) + "ms"; });
 
 }  // namespace
 }  // namespace berth::wake_test
