@@ -696,7 +696,6 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
     const std::string kind = str(ev, "kind"), daemon = str(ev, "daemon_name"), run = str(ev, "run_id");
     const std::string who = several ? daemon + ": " : "";
     follow::Follow& f = follows[daemon];
-    const bool numbered = kind != "heartbeat" && kind != "stopping";
     follow::Step step = f.on_message(run, kind, seq);
     if (step.action == follow::Action::hold || step.action == follow::Action::resync) {
       if (step.reason == follow::Reason::new_run)
@@ -709,19 +708,17 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
         take_snapshot(*known->second);
       } else {
         // A live tail starts where the stream is; what it missed is said.
-        const uint64_t before = numbered ? seq - 1 : seq;
-        if (step.reason == follow::Reason::gap && before > f.seq())
-          std::fprintf(stderr, "berthctl: %smissed %llu event(s)\n", who.c_str(),
-                       static_cast<unsigned long long>(before - f.seq()));
-        else if (step.reason == follow::Reason::new_run && before > 0)
-          std::fprintf(stderr, "berthctl: %s%llu event(s) of the new run came before this one reconnected\n",
-                       who.c_str(), static_cast<unsigned long long>(before));
-        f.on_snapshot(run, before);
+        const uint64_t had = f.synced() && step.reason != follow::Reason::new_run ? f.seq() : 0;
+        f.start_at(run, kind, seq);
+        if (f.seq() > had && step.reason != follow::Reason::no_snapshot)
+          std::fprintf(stderr, "berthctl: %smissed %llu event(s)%s\n", who.c_str(),
+                       static_cast<unsigned long long>(f.seq() - had),
+                       step.reason == follow::Reason::new_run ? " of the new run (published before this reconnected)" : "");
       }
       step = f.on_message(run, kind, seq);
     }
     if (step.action != follow::Action::apply) {
-      if (kind == "stopping" && step.reason == follow::Reason::covered) {
+      if (step.reason == follow::Reason::stopping) {
         std::fprintf(stderr, "berthctl: %sberthd is stopping\n", who.c_str());
         if (!several) return kUnavailable;
       }

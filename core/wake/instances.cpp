@@ -169,6 +169,7 @@ void Instances::request(const std::vector<Instance*>& instances, Nanoseconds ses
     const WakeStatus before = i->status();
     touch(*i, session >= 0 ? session : own);
     i->want_up = true;
+    i->stop_owed = false;
     wake(*i);
     changed(*i, before, {});
   }
@@ -249,7 +250,7 @@ void Instances::stop_now(Instance& i, const char* why) {
       spdlog::warn("{}: stop failed: {}", x.name, st.message());
     }
     changed(x, b, {});
-    if (x.want_up) wake(x);  // a request came while it stopped
+    settle(x);  // a stop owed (berthd went away), or a request that came while it stopped
   });
 }
 
@@ -502,6 +503,7 @@ void Instances::on_change(int daemon, const Observed& c, std::string_view type) 
   if (created && i.managed) emit("created", i);
   const bool up = i.state == BERTH_STATE_RUNNING;
   if ((type == "started" || type == "unpaused") && up) adopt_or_stop(i);
+  if (type == "exited" || type == "paused") i.stop_owed = false;  // done, by whoever
   if ((type == "exited" || type == "paused") && i.in_session && !i.stopping && !i.starting) {
     // Stopped by someone else: its session is over.
     spdlog::info("{}: stopped outside berth-wake; session ended", i.name);

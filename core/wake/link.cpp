@@ -91,8 +91,12 @@ void Link::start() {
   // The command socket's connection tells first when berthd goes away (its
   // process died: the socket closed) and when one is back.
   const std::string monitor = fmt::format("inproc://berth-wake-link-{}-{}", static_cast<const void*>(this), index_);
-  zmq_socket_monitor(dealer_.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
-  monitor_.connect(monitor);
+  if (zmq_socket_monitor(dealer_.handle(), monitor.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0)
+    monitor_.connect(monitor);
+  else  // then a lost berthd shows by its silence or its next run only
+    spdlog::error("berthd {}: cannot watch the command socket's connection: {}", endpoints_.commands,
+                  zmq_strerror(zmq_errno()));
   sub_.connect(endpoints_.events);
   dealer_.connect(endpoints_.commands);
   // asio watches duplicates: ZeroMQ keeps its own descriptors.
@@ -135,7 +139,7 @@ void Link::pump() {
     while (!stopped_ && (monitor_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(monitor_, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
-      if (auto e = monitor_event(frames)) on_connection(e->kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+      if (auto e = monitor_event(frames)) on_connection(*e);
       more = true;
     }
     while (!stopped_ && (sub_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
@@ -154,28 +158,41 @@ void Link::pump() {
   }
 }
 
-void Link::on_connection(bool connected) {
-  if (connected) {
-    // A berthd is there (the same one after a network hiccup, or a new
-    // one): what we know is checked against its snapshot.
-    if (!follow_.synced()) request_snapshot("start");
-    return;
+void Link::on_connection(const MonitorEvent& e) {
+  switch (e.kind) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+      connected_ = true;
+      refused_logged_ = false;
+      // A berthd is there (the same one after a network hiccup, or a new
+      // one): what we know is checked against its snapshot.
+      if (!follow_.synced()) request_snapshot("start");
+      return;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      // Retried by libzmq every reconnect interval: said once.
+      if (!refused_logged_) spdlog::error("berthd {} refused this client's CURVE key", endpoints_.commands);
+      refused_logged_ = true;
+      return;
+    default:  // disconnected; one that never got through its handshake was never a berthd of ours
+      if (!connected_) return;
+      connected_ = false;
+      lose("berthd went away before answering");
   }
-  spdlog::warn("berthd {}: connection to its command socket lost", endpoints_.commands);
+}
+
+// The berthd behind the command socket is gone (its connection dropped, a
+// new run spoke, or nothing could be sent): the view waits for the next
+// snapshot, and what was sent to it may or may not have been done, so its
+// callers decide again from that snapshot instead of waiting out their
+// timeouts.
+void Link::lose(const char* why) {
+  if (up_ || snapshot_pending_ || !pending_.empty()) spdlog::warn("berthd {}: {}", endpoints_.commands, why);
   set_up(false);
   follow_.forget();
   if (snapshot_pending_) {
-    ++snapshot_generation_;  // it went with the connection
+    ++snapshot_generation_;  // it went with the berthd that had it
     snapshot_pending_ = false;
     early_.clear();
   }
-  abandon_pending("berthd went away before answering");
-}
-
-// What was sent to a berthd that went away may or may not have been done;
-// its callers look again at the next snapshot instead of waiting out
-// their timeouts.
-void Link::abandon_pending(const char* why) {
   auto lost = std::move(pending_);
   pending_.clear();
   for (auto& [id, p] : lost) {
@@ -184,6 +201,9 @@ void Link::abandon_pending(const char* why) {
   }
 }
 
+// Silence with the connection still up is the same berthd, stuck or
+// cut off from us: the view is not trusted until a snapshot, but its
+// commands keep running (their own timers bound them).
 void Link::arm_silence() {
   silence_.expires_after(kSilence);
   silence_.async_wait([this](boost::system::error_code ec) {
@@ -191,11 +211,6 @@ void Link::arm_silence() {
     spdlog::warn("berthd {} silent for {} s", endpoints_.events, kSilence.count());
     set_up(false);
     follow_.forget();
-    if (snapshot_pending_) {
-      ++snapshot_generation_;
-      snapshot_pending_ = false;
-    }
-    abandon_pending("berthd went silent before answering");
     request_snapshot("silence");
     arm_silence();
   });
@@ -208,24 +223,22 @@ void Link::set_up(bool up) {
 }
 
 void Link::on_event(std::string_view topic, std::string_view body) {
-  arm_silence();
-  if (snapshot_pending_) {
-    if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
-    return;
-  }
   rapidjson::Document d;
   d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
   const uint64_t seq = d["seq"].GetUint64();
   const std::string_view kind = text(d, "kind"), run = text(d, "run_id");
+  // A berthd is alive while a run speaks; an old run's stragglers say nothing of it.
+  if (!follow_.has_left(run)) arm_silence();
+  if (snapshot_pending_) {
+    if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
+    return;
+  }
   const follow::Step step = follow_.on_message(run, kind, seq);
   switch (step.action) {
     case follow::Action::hold:
     case follow::Action::resync:
-      if (step.reason == follow::Reason::new_run) {
-        set_up(false);
-        abandon_pending("berthd restarted before answering");
-      }
+      if (step.reason == follow::Reason::new_run) lose("berthd restarted before answering");
       request_snapshot(step.action == follow::Action::hold ? "start" : follow::reason_text(step.reason).data());
       // Replayed once the snapshot is in: it tells what the snapshot covers.
       if (snapshot_pending_ && early_.size() < kEarlyMax) early_.emplace_back(topic, body);
@@ -236,7 +249,7 @@ void Link::on_event(std::string_view topic, std::string_view body) {
         // A provider's first list (its baseline) is published as no event:
         // only a snapshot taken once it is synced has its containers.
         if (listing_) request_snapshot(kListing);
-      } else if (kind == "stopping" && step.reason == follow::Reason::covered) {
+      } else if (step.reason == follow::Reason::stopping) {
         // Its last message: a snapshot asked of it now would never be
         // answered; the next run's first message asks for one.
         spdlog::info("berthd {}: stopping; waiting for it to come back", endpoints_.events);
@@ -318,7 +331,8 @@ void Link::command(const std::string& request_json, std::chrono::milliseconds wa
   } catch (const zmq::error_t& e) {
     spdlog::warn("command to {} not sent: {}", endpoints_.commands, e.what());
   }
-  if (!sent) {  // no berthd connected (immediate): nothing was done
+  if (!sent) {  // no berthd connected (immediate): nothing was done, and nothing is until a snapshot
+    lose("berthd is not connected");
     asio::post(io_, [done = std::move(done)] { done(Status(Code::cancelled, "berthd is not connected"), nullptr); });
     return;
   }

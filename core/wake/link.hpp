@@ -13,6 +13,7 @@
 
 #include "auth/curve.hpp"
 
+#include "common/socket_thread.hpp"
 #include "common/status.hpp"
 
 #include <berth/follow.hpp>
@@ -83,10 +84,9 @@ class Link {
  private:
   struct Pending;
   void watch(zmq::socket_t& socket, asio::posix::stream_descriptor& fd);
-  void watch_monitor();
   void pump();
-  void on_connection(bool connected);
-  void abandon_pending(const char* why);
+  void on_connection(const MonitorEvent& e);
+  void lose(const char* why);
   void on_event(std::string_view topic, std::string_view body);
   void on_reply(std::string_view body);
   void request_snapshot(const char* why);
@@ -102,6 +102,8 @@ class Link {
   asio::posix::stream_descriptor sub_fd_, dealer_fd_, monitor_fd_;
   asio::steady_timer silence_;
   bool stopped_ = false, up_ = false;
+  bool connected_ = false;       // the command socket's handshake with a berthd succeeded
+  bool refused_logged_ = false;  // its CURVE refusal was said
 
   // The snapshot + seq + run rule.
   follow::Follow follow_;

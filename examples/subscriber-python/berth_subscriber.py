@@ -147,11 +147,11 @@ class BerthView:
                 if run in self.left[daemon]:
                     continue  # a straggler of the berthd that was
                 return self._restart(daemon, run)
+            if topic == "daemon/stopping":
+                return topic, body  # its last message, whatever its seq: its next run will show
             if topic.startswith("daemon/"):
                 if seq > self.seq[daemon]:  # the daemon moved on without us
                     return self._gap(daemon, seq)
-                if topic == "daemon/stopping":
-                    return topic, body
                 continue
             if seq <= self.seq[daemon]:
                 continue  # already in the snapshot

@@ -38,9 +38,29 @@ TEST(Follow, AHeartbeatAheadIsAGapAndOneAtOurSeqIsCovered) {
   Follow f;
   f.on_snapshot("a", 5);
   EXPECT_TRUE(is(f.on_message("a", kHeartbeat, 5), Action::skip, Reason::covered));
-  EXPECT_TRUE(is(f.on_message("a", kStopping, 5), Action::skip, Reason::covered));
+  EXPECT_TRUE(is(f.on_message("a", kStopping, 5), Action::skip, Reason::stopping));
   EXPECT_TRUE(is(f.on_message("a", kHeartbeat, 6), Action::resync, Reason::gap));
   EXPECT_TRUE(is(f.on_message("a", kHeartbeat, 4), Action::resync, Reason::went_back));
+}
+
+// libzmq can drop what a subscriber has not read when berthd exits: a
+// `stopping` after a gap is still the end of that run, not a reason to ask
+// a daemon on its way out for a snapshot.
+TEST(Follow, StoppingEndsTheRunWhateverItsSeq) {
+  Follow f;
+  f.on_snapshot("a", 5);
+  EXPECT_TRUE(is(f.on_message("a", kStopping, 9), Action::skip, Reason::stopping));
+  EXPECT_TRUE(is(f.on_message("b", kEvent, 1), Action::resync, Reason::new_run)) << "its next run";
+}
+
+TEST(Follow, ALiveTailStartsAtTheMessageItFirstSees) {
+  Follow f;
+  f.start_at("a", kEvent, 40);
+  EXPECT_TRUE(is(f.on_message("a", kEvent, 40), Action::apply, Reason::none));
+  Follow g;
+  g.start_at("a", kHeartbeat, 40);
+  EXPECT_TRUE(is(g.on_message("a", kHeartbeat, 40), Action::skip, Reason::covered));
+  EXPECT_TRUE(is(g.on_message("a", kEvent, 41), Action::apply, Reason::none));
 }
 
 // The crash this rule exists for: a berthd restarted within its silence
@@ -98,6 +118,25 @@ TEST(Follow, ForgettingHoldsMessagesUntilTheNextSnapshot) {
   EXPECT_TRUE(is(f.on_message("a", kEvent, 6), Action::hold, Reason::no_snapshot));
   f.on_snapshot("b", 1);  // a run followed before forget() is still left behind
   EXPECT_TRUE(is(f.on_message("a", kEvent, 6), Action::skip, Reason::stale_run));
+}
+
+TEST(Follow, ASnapshotOfTheSameRunAfterForgettingResumesIt) {
+  Follow f;
+  f.on_snapshot("a", 5);
+  f.forget();
+  f.on_snapshot("a", 8);
+  EXPECT_TRUE(is(f.on_message("a", kEvent, 8), Action::skip, Reason::covered));
+  EXPECT_TRUE(is(f.on_message("a", kEvent, 9), Action::apply, Reason::none));
+}
+
+// Only the last four runs left are remembered: a straggler of an older one
+// costs one more snapshot (of the same run), never a wrong apply.
+TEST(Follow, AStragglerOfARunLongGoneCostsOneSnapshot) {
+  Follow f;
+  for (int i = 0; i <= 5; ++i) f.on_snapshot("r" + std::to_string(i), 1);
+  EXPECT_TRUE(is(f.on_message("r0", kEvent, 2), Action::resync, Reason::new_run));
+  f.on_snapshot("r5", 1);
+  EXPECT_TRUE(is(f.on_message("r0", kEvent, 3), Action::skip, Reason::stale_run));
 }
 
 TEST(Follow, ManyRestartsInARowEachRecover) {

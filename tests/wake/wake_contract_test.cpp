@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <future>
+#include <thread>
 #include <regex>
 
 namespace berth::wake_test {
@@ -455,6 +457,105 @@ TEST(WakeContractAlone, BerthdRestartWhileItsProviderListsKeepsTheSession) {
       },
       15s))
       << "keeper was not stopped at the end of its session:\n" << wake.output();
+  d.reset();
+}
+
+// The config of a berthd at fixed endpoints in `rt` with one sim provider
+// "late" holding one opted-in container in `state`.
+std::string one_app_config(const std::string& rt, const std::string& name, const char* state, int latency_ms) {
+  return fmt::format(R"({{"heartbeat_ms": 200, "events_endpoint": "ipc://{0}/events.sock",
+      "commands_endpoint": "ipc://{0}/commands.sock", "providers": [
+      {{"name": "late", "plugin": "{1}", "config": {{"op_latency_ms": {2}, "containers": [
+        {{"id": "4ee90002", "name": "{3}", "state": "{4}", "labels": {{"sablier.enable": "true"}}}}]}}}}]}})",
+                     rt, plugin_path("sim"), latency_ms, name, state);
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// berthd killed (SIGKILL) while berth-wake's start is inside its plugin
+// (sim's ops take 1 s): the start never happened, and the new berthd's
+// snapshot shows the app stopped. berth-wake takes the start as undecided
+// the moment the connection drops, sends it again to the new berthd (once),
+// and the blocking request is served without waiting out its timeout.
+TEST(WakeContractAlone, AStartLostWithAKilledBerthdIsSentAgainOnceToTheNext) {
+  const ScopedDir dir;
+  const std::string& rt = dir.path;
+  auto d = std::make_unique<BerthdProcess>(one_app_config(rt, "lazarus", "stopped", 1000));
+  ASSERT_TRUE(d->ready()) << d->output();
+  zmq::context_t zmq(1);
+  ASSERT_TRUE(wait_synced(zmq, *d, {"late"}));
+  WakeProcess wake({{"ipc://" + rt + "/commands.sock", "ipc://" + rt + "/events.sock"}}, {"--log-level", "debug"},
+                   rt + "/berth-wake.log");
+  ASSERT_TRUE(wake.ready()) << wake.output();
+  ASSERT_TRUE(eventually([&] { return http_get(wake.port(), "/api/strategies/blocking?group=x").body.find(
+                                          "\"default\"") != std::string::npos; },
+                         10s));
+  Clock::time_point answered{};
+  auto in_flight = std::async(std::launch::async, [&] {
+    auto r = http_get(wake.port(), "/api/strategies/blocking?names=lazarus&session_duration=1m&timeout=30s", 40s);
+    answered = Clock::now();
+    return r;
+  });
+  ASSERT_TRUE(eventually([&] { return count_of(wake.output(), "lazarus: requested: start") == 1; }, 10s))
+      << wake.output();
+  kill(d->pid(), SIGKILL);
+  ASSERT_TRUE(d->wait_exit(5s));
+  d = std::make_unique<BerthdProcess>(one_app_config(rt, "lazarus", "stopped", 100));
+  ASSERT_TRUE(d->ready()) << d->output();
+  const auto back = Clock::now();
+  const HttpReply r = in_flight.get();
+  EXPECT_EQ(r.status, 200) << r.describe() << wake.output();
+  EXPECT_LT(answered - back, 3s) << wake.output();
+  const std::string log = wake.output();
+  EXPECT_EQ(count_of(log, "lazarus: berthd went away before answering"), 1u) << log;
+  EXPECT_EQ(count_of(log, "lazarus: requested: start"), 2u) << "once to each berthd: " << log;
+  Client c(zmq, d->commands_endpoint());
+  auto s = c.call(R"({"op":"status","container":"lazarus"})");
+  ASSERT_TRUE(s.IsObject() && s["ok"].GetBool());
+  EXPECT_STREQ(s["result"]["state"].GetString(), "running");
+  d.reset();
+}
+
+// A session that ends while no berthd runs: its stop is owed, and sent
+// once a berthd is back and its snapshot shows the app still running (not
+// adopted with a fresh session).
+TEST(WakeContractAlone, ASessionEndingWhileBerthdIsDownStopsTheAppWhenItIsBack) {
+  const ScopedDir dir;
+  const std::string& rt = dir.path;
+  auto d = std::make_unique<BerthdProcess>(one_app_config(rt, "sleeper", "stopped", 50));
+  ASSERT_TRUE(d->ready()) << d->output();
+  zmq::context_t zmq(1);
+  ASSERT_TRUE(wait_synced(zmq, *d, {"late"}));
+  WakeProcess wake({{"ipc://" + rt + "/commands.sock", "ipc://" + rt + "/events.sock"}},
+                   {"--log-level", "debug", "--session-duration", "1h"}, rt + "/berth-wake.log");
+  ASSERT_TRUE(wake.ready()) << wake.output();
+  HttpReply r;
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = http_get(wake.port(), "/api/strategies/blocking?names=sleeper&session_duration=1s&timeout=10s", 15s);
+        return r.status == 200;
+      },
+      10s))
+      << r.describe() << wake.output();
+  kill(d->pid(), SIGKILL);
+  ASSERT_TRUE(d->wait_exit(5s));
+  std::this_thread::sleep_for(2s);  // the session ends meanwhile
+  d = std::make_unique<BerthdProcess>(one_app_config(rt, "sleeper", "running", 50));
+  ASSERT_TRUE(d->ready()) << d->output();
+  Client c(zmq, d->commands_endpoint());
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = c.call(R"({"op":"status","container":"sleeper"})");
+        return s.IsObject() && s["ok"].GetBool() && std::string(s["result"]["state"].GetString()) == "stopped";
+      },
+      5s))
+      << "not stopped once berthd was back:\n" << wake.output();
+  EXPECT_EQ(count_of(wake.output(), "session ended while berthd was away"), 1u) << wake.output();
+  EXPECT_EQ(count_of(wake.output(), "adopted"), 0u) << wake.output();
   d.reset();
 }
 

@@ -597,8 +597,11 @@ TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnd
   const std::string endpoints = fmt::format(R"("events_endpoint": "ipc://{0}/events.sock",
       "commands_endpoint": "ipc://{0}/commands.sock",)", rt);
   // The app in session: running and healthy before berthd starts, adopted by
-  // berth-wake with its own idle timeout, which ends about 4 s after berthd died.
-  const auto session = std::chrono::duration_cast<std::chrono::milliseconds>(delay + 4s);
+  // berth-wake with its own idle timeout. It ends about 4 s after berthd is
+  // back, or (the 6 s outage) while no berthd runs: then its stop is owed
+  // and sent once berthd is back.
+  const auto session = delay >= 6s ? std::chrono::milliseconds(3000)
+                                   : std::chrono::duration_cast<std::chrono::milliseconds>(delay + 4s);
   const int idle_port = free_port(), woken_port = free_port();
   const std::string idle = make_app("crash-idle", idle_port, fmt::format("--label proxy.idle_timeout={}ms", session.count()));
   const std::string woken = make_app("crash-woken", woken_port);
@@ -614,10 +617,14 @@ TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnd
   ASSERT_TRUE(wait_known(woken));
 
   // A blocking wake in flight: berth-wake has sent its start when berthd dies.
+  Clock::time_point answered{};
   auto in_flight = std::async(std::launch::async, [&] {
-    return http_get(wake_->port(), "/api/strategies/blocking?names=" + woken + "&session_duration=1m&timeout=30s", 40s);
+    auto r = http_get(wake_->port(), "/api/strategies/blocking?names=" + woken + "&session_duration=1m&timeout=30s", 40s);
+    answered = Clock::now();
+    return r;
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(eventually([&] { return wake_->output().find(woken + ": requested: start") != std::string::npos; }, 10s))
+      << wake_->output();
   ASSERT_EQ(::kill(berthd_->pid(), SIGKILL), 0);
   ASSERT_TRUE(berthd_->wait_exit(5s));
   const std::string before = events_->dump();
@@ -629,7 +636,8 @@ TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnd
   events_ = std::make_unique<EventLog>(berthd_->events_endpoint());
 
   const HttpReply woke = in_flight.get();
-  const auto answered = Clock::now();
+  EXPECT_NE(wake_->output().find(woken + ": berthd went away before answering"), std::string::npos)
+      << "the start was not in flight when berthd died" << context();
   EXPECT_EQ(woke.status, 200) << woke.describe() << "\nbefore the kill:\n" << before << context();
   EXPECT_LT(answered - back, 4s) << "not served within a few seconds of the new berthd" << context();
   EXPECT_NE(http_get(woken_port, "/", 5s).body.find(kHello), std::string::npos) << context();
@@ -646,6 +654,10 @@ TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnd
       session + 20s))
       << "the session's stop never came" << context();
   EXPECT_GE(stopped - session_from, session) << "stopped before its session ended" << context();
+  if (delay >= 6s) {
+    EXPECT_NE(wake_->output().find(idle + ": session ended while berthd was away"), std::string::npos) << context();
+    EXPECT_LT(stopped - back, 5s) << "the owed stop waited" << context();
+  }
   EXPECT_EQ(docker_event_count(idle, "die"), 1) << context();
   // And a later wake works: the instance was not left waiting on a lost start.
   docker("stop -t 1 " + woken);

@@ -36,6 +36,8 @@ enum class Reason {
   none,
   covered,      // skip: the snapshot (or an earlier message) has it
   stale_run,    // skip: a message of a run that has ended
+  stopping,     // skip: the followed run says it is stopping (whatever its seq: nothing
+                //       can be recovered from a daemon on its way out; its next run will show)
   no_snapshot,  // hold: no snapshot taken yet
   new_run,      // resync: a new berthd process (restart)
   gap,          // resync: seq skipped (ZeroMQ dropped messages), or a heartbeat ahead of us
@@ -47,6 +49,7 @@ inline std::string_view reason_text(Reason r) {
     case Reason::none: return "";
     case Reason::covered: return "covered by the snapshot";
     case Reason::stale_run: return "from a run that has ended";
+    case Reason::stopping: return "berthd is stopping";
     case Reason::no_snapshot: return "no snapshot yet";
     case Reason::new_run: return "berthd restarted";
     case Reason::gap: return "missed messages";
@@ -71,7 +74,8 @@ class Follow {
       suspect_ = std::string(run);
       return {Action::resync, Reason::new_run};
     }
-    const bool numbered = kind != "heartbeat" && kind != "stopping";
+    if (kind == "stopping") return {Action::skip, Reason::stopping};
+    const bool numbered = kind != "heartbeat";
     if (!numbered) {
       if (seq > seq_) return {Action::resync, Reason::gap};
       if (seq < seq_) return {Action::resync, Reason::went_back};
@@ -96,11 +100,21 @@ class Follow {
     synced_ = followed_ = true;
   }
 
-  // The view is no longer trusted (the daemon went silent): hold messages
-  // until the next snapshot.
+  // For a live tail that takes no snapshot (it shows the stream, not a
+  // view): follow from this message on, as if a snapshot had covered what
+  // came before it. on_message(run, kind, seq) then applies it.
+  void start_at(std::string_view run, std::string_view kind, uint64_t seq) {
+    const bool numbered = kind != "heartbeat" && kind != "stopping";
+    on_snapshot(run, numbered && seq > 0 ? seq - 1 : seq);
+  }
+
+  // The view is no longer trusted (the daemon went away or silent): hold
+  // messages until the next snapshot.
   void forget() { synced_ = false; }
 
   bool synced() const { return synced_; }
+  // A run this follower has left: its messages are stragglers.
+  bool has_left(std::string_view run) const { return retired(run); }
   const std::string& run() const { return run_; }
   uint64_t seq() const { return seq_; }
 
