@@ -81,7 +81,7 @@ TEST(Overload, ASubscriberThatStopsReadingCostsBoundedMemoryAndRecoversBySnapsho
   ASSERT_GE(published, kEvents + 1) << "the flood did not finish in time";
   // Unbounded, a million ~400-byte bodies would hold ~400 MB. Under a
   // sanitizer berthd starts bigger (shadow memory) and AddressSanitizer
-  // keeps up to 64 MiB of freed blocks from reuse (core/common/sanitizer_options.cpp).
+  // keeps up to 64 MiB of freed blocks from reuse (core/shared/common/sanitizer_options.cpp).
 #if defined(__SANITIZE_ADDRESS__)
   // ... and pads every block with redzones: what berthd holds counts twice.
   const uint64_t allowance_kib = start_kib + 64u * 1024 + 96u * 1024;

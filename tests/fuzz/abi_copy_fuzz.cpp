@@ -1,4 +1,4 @@
-// The host's copy of plugin-supplied data (core/plugin/abi_copy.*): a
+// The host's copy of plugin-supplied data (core/berthd/plugin/abi_copy.*): a
 // berth_container or berth_event built from fuzz bytes, as a plugin could
 // hand it over: strings of any bytes (some longer than the limits), labels
 // with NULL keys or values, label counts beyond BERTH_MAX_LABELS, enum values

@@ -1,4 +1,4 @@
-// berthd's config parser (core/config/config.*): a config file's text.
+// berthd's config parser (core/berthd/config/config.*): a config file's text.
 #include "config/config.hpp"
 
 #include <cstdint>

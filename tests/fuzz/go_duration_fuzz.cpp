@@ -1,8 +1,8 @@
-// The Go duration parser of berth-wake (core/wake/go_duration.*): Sablier's
+// The Go duration parser of berth-wake (core/berth-wake/go_duration.*): Sablier's
 // "session_duration" query values. Checked besides "no crash": a parsed
 // duration printed by go_duration_string parses back to the same value (as
 // in Go), and the error text is never empty.
-#include "wake/go_duration.hpp"
+#include "berth-wake/go_duration.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-// The label parser (core/labels/labels.*). Input: the first line is the
+// The label parser (core/shared/labels/labels.*). Input: the first line is the
 // container's details_json (read by facts_of), every further line one label
 // "key=value". Labels reach the parser through the ABI copy, which repairs
 // them to UTF-8; so does this harness. Checked besides "no crash": what

@@ -1,4 +1,4 @@
-// The command request parser (core/commands/request.*): any bytes a client
+// The command request parser (core/berthd/commands/request.*): any bytes a client
 // sends on the command socket. Checked besides "no crash": the "id" echoed
 // into the reply is itself one JSON value (it is written into the reply raw).
 #include "commands/request.hpp"

@@ -1,7 +1,7 @@
 // Go durations exactly as Go parses and prints them: the vectors in
 // data/go_durations.tsv come from a port of Go's time package checked against
 // its documentation (input, ok, nanoseconds or Go's error text, String()).
-#include "wake/go_duration.hpp"
+#include "berth-wake/go_duration.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 // Command parsing: each kind of bad request gets its own code.
 #include "commands/request.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace berth {
@@ -154,10 +155,30 @@ TEST(Request, NegativeTimeoutIsInvalid) {
 }
 
 TEST(Request, InlineOpsAreTheOnesWithoutPluginCalls) {
-  EXPECT_TRUE(is_inline(Op::ping));
-  EXPECT_TRUE(is_inline(Op::snapshot));
-  EXPECT_FALSE(is_inline(Op::list));
-  EXPECT_FALSE(is_inline(Op::stop));
+  auto daemon = [](Op op) { return protocol::info(op).cls == protocol::OpClass::daemon; };
+  EXPECT_TRUE(daemon(Op::ping));
+  EXPECT_TRUE(daemon(Op::snapshot));
+  EXPECT_FALSE(daemon(Op::list));
+  EXPECT_FALSE(daemon(Op::stop));
+}
+
+// Every op the table names parses by that name and needs what its row says.
+TEST(Request, EveryOpOfTheTableParsesByItsName) {
+  for (size_t i = 0; i < protocol::kOpCount; ++i) {
+    const Op op = static_cast<Op>(i);
+    std::string body = fmt::format(R"({{"op":"{}")", op_name(op));
+    const auto needs = protocol::info(op).needs;
+    if (needs == protocol::Needs::container) body += R"(,"container":"x")";
+    if (needs == protocol::Needs::spec) body += R"(,"spec":{"image":"busybox"})";
+    auto r = parse(body + "}");
+    ASSERT_TRUE(r) << body << ": " << r.error().message();
+    EXPECT_EQ(r->op, op) << body;
+    if (needs != protocol::Needs::nothing) {
+      auto bare = parse(fmt::format(R"({{"op":"{}"}})", op_name(op)));
+      ASSERT_FALSE(bare) << op_name(op);
+      EXPECT_EQ(bare.error().code(), Code::missing_field) << op_name(op);
+    }
+  }
 }
 
 }  // namespace

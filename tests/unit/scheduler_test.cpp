@@ -1,4 +1,4 @@
-// Who runs which plugin call when (core/sched/scheduler.hpp). Jobs are keyed
+// Who runs which plugin call when (core/berthd/sched/scheduler.hpp). Jobs are keyed
 // by real providers made from sim.so, but never call them: each job records
 // that it started and then waits for the test to release it, so every
 // assertion is about the scheduler alone.
