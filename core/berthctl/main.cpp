@@ -30,6 +30,13 @@ namespace {
 
 using Json = rapidjson::Document;
 using protocol::Op;
+
+// The op a subcommand runs: the op of its name, as docker names two of them.
+Op op_of(const std::string& command) {
+  if (command == "rm") return Op::remove;
+  if (command == "ps") return Op::list;
+  return protocol::op_from_name(command).value_or(Op::ping);  // the parser admits no other
+}
 using Value = rapidjson::Value;
 
 struct Options {
@@ -120,14 +127,18 @@ Options parse_args(int argc, char** argv) {
       {Op::remove, "remove a container (gone already: fine)"},
       {Op::create, "make a container from an image (not started)"},
       {Op::run, "create and start a container (removed again if the start fails)"},
+      {Op::providers, "provider instances, health, calls and capabilities"},
+      {Op::ping, "is the daemon there?"},
+      {Op::version, "daemon and ABI versions"},
   };
   for (size_t i = 0; i < protocol::kOpCount; ++i) {
     const Op op = static_cast<Op>(i);
     const auto& info = protocol::info(op);
-    if (info.needs == protocol::Needs::nothing) continue;  // ps, providers, ping, version: below
+    if (op == Op::list || op == Op::snapshot) continue;  // ps, and events --since-snapshot: below
     const std::string cmd = op == Op::remove ? "rm" : std::string(info.name);
     const auto h = help.find(op);
     auto* sub = app.add_subcommand(cmd, h != help.end() ? h->second : cmd + " a container");
+    if (info.cls == protocol::OpClass::daemon) continue;  // asks berthd itself
     provider(sub);
     if (info.takes & protocol::takes_timeout) timeout(sub);
     if (info.takes & protocol::takes_signal) signal(sub);
@@ -136,6 +147,7 @@ Options parse_args(int argc, char** argv) {
       name(sub);
       continue;
     }
+    auto& s = o.spec;
     sub->add_option("--name", s.name, "the container's name");
     sub->add_option("-e,--env", s.env, "KEY=VALUE (repeatable)")->allow_extra_args(false);
     sub->add_option("-l,--label", s.labels, "KEY=VALUE (repeatable)")->allow_extra_args(false);
@@ -153,9 +165,6 @@ Options parse_args(int argc, char** argv) {
     sub->prefix_command();
     sub->allow_extras();
   }
-  app.add_subcommand("providers", "provider instances, health, calls and capabilities");
-  app.add_subcommand("ping", "is the daemon there?");
-  app.add_subcommand("version", "daemon and ABI versions");
   auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair: FILE (secret, mode 0600) and FILE.pub");
   keygen->add_option("FILE", o.args, "where to write the key pair")->required()->expected(1);
 
@@ -175,7 +184,7 @@ Options parse_args(int argc, char** argv) {
   // what follows, options and all, are the container's.
   auto extras = app.get_subcommands().front()->remaining();
   for (auto& x : app.remaining()) extras.push_back(x);
-  if (o.command == "create" || o.command == "run") {
+  if (protocol::info(op_of(o.command)).needs == protocol::Needs::spec) {
     o.spec.image_and_command = std::move(extras);
     if (o.spec.image_and_command.empty()) usage_error(o.command + ": IMAGE required");
   } else if (!extras.empty()) {
@@ -332,13 +341,6 @@ Json request(Op op) {
   const std::string_view name = protocol::op_name(op);
   r.AddMember("op", rapidjson::StringRef(name.data(), name.size()), r.GetAllocator());
   return r;
-}
-
-// The op a subcommand runs: the op of its name, as docker names two of them.
-Op op_of(const std::string& command) {
-  if (command == "rm") return Op::remove;
-  if (command == "ps") return Op::list;
-  return protocol::op_from_name(command).value_or(Op::ping);  // the parser admits no other
 }
 
 // How long berthd promises to answer within when the request names no
@@ -769,14 +771,14 @@ int run(int argc, char** argv) {
   Daemons ds;
   for (const auto& e : o.endpoints) ds.emplace_back(o, zmq, e);
   if (c == "ps") return cmd_ps(ds, o);
-  if (c == "providers") return cmd_providers(ds, o);
   if (c == "events") return cmd_events(ds, o, zmq);
-  if (c == "ping" || c == "version") {
+  if (op_of(c) == Op::providers) return cmd_providers(ds, o);
+  if (protocol::info(op_of(c)).cls == protocol::OpClass::daemon) {
     for (auto& d : ds) {
       auto r = request(op_of(c));
       auto reply = d.call(r, deadline_ms(op_of(c), {}));
       const auto& result = reply["result"];
-      if (o.json || c == "version") std::printf("%s\n", to_json(result, true).c_str());
+      if (o.json || op_of(c) == Op::version) std::printf("%s\n", to_json(result, true).c_str());
       else if (ds.size() > 1)
         std::printf("%s: pong (seq %llu)\n", str(result, "daemon_name").c_str(),
                     (unsigned long long)result["seq"].GetUint64());

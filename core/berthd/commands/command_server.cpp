@@ -204,7 +204,7 @@ void CommandServer::submit_list(Request r, std::vector<Provider*> targets, uint6
   if (targets.empty()) return complete(token, dispatcher_.list_reply(g->request, g->results));
   for (size_t i = 0; i < targets.size(); ++i) {
     Provider* p = targets[i];
-    Status st = scheduler_.submit({p, Scheduler::Lane::read, {}, "list", {}, deadline,
+    Status st = scheduler_.submit({p, Scheduler::Lane::read, {}, std::string(op_name(Op::list)), {}, deadline,
                                    [settle, i, p](const CallOptions& o) { settle(i, p->list(o)); },
                                    [settle, i](const Status& why) { settle(i, why); }});
     if (!st) settle(i, st);

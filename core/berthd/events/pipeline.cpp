@@ -307,7 +307,7 @@ void Pipeline::start_sync(Track& t) {
     }
     done(started, std::move(listed));
   };
-  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, "list", {},
+  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, std::string(protocol::op_name(protocol::Op::list)), {},
                                      Clock::now() + options_.list_timeout, body,
                                      [done](const Status& why) { done(Clock::now(), why); }});
   if (!queued) done(Clock::now(), queued);
@@ -421,7 +421,8 @@ void Pipeline::ask_status(Track& t, const std::string& ref) {
   auto done = [this, p, ref](Clock::time_point started, Result<Container> r) {
     queue_.push_now(StatusItem{p, ref, started, std::move(r), Origin::engine, true});
   };
-  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, "status", ref, Clock::now() + options_.list_timeout,
+  Status queued = scheduler_.submit({p, Scheduler::Lane::read, {}, std::string(protocol::op_name(protocol::Op::status)), ref,
+                                     Clock::now() + options_.list_timeout,
                                      [p, ref, done](const CallOptions& o) {
                                        const auto started = Clock::now();
                                        done(started, p->status(ref, o));

@@ -218,7 +218,9 @@ Routing parse(const sdk::Labels& labels, const Facts& facts) {
     } else if (rest == "stop_method") {
       r.idle.any = true;
       std::string m = trim(value);
-      if (m == "pause" || m == "stop" || m == "kill") r.idle.stop_method = m;
+      using protocol::Op;
+      if (const auto op = protocol::op_from_name(m); op == Op::pause || op == Op::stop || op == Op::kill)
+        r.idle.stop_method = m;
       else r.errors.push_back(quoted(key, value, "not one of pause, stop, kill:"));
     } else if (rest == "stop_signal") {
       r.idle.any = true;
@@ -343,7 +345,7 @@ void write(Writer& w, const Routing& r) {
     };
     opt_ms("idle_timeout_ms", r.idle.idle_timeout_ms);
     opt_ms("wake_timeout_ms", r.idle.wake_timeout_ms);
-    write_str(w, "stop_method", r.idle.stop_method.empty() ? "stop" : r.idle.stop_method);
+    write_str(w, "stop_method", r.idle.stop_method.empty() ? std::string(protocol::op_name(protocol::Op::stop)) : r.idle.stop_method);
     if (!r.idle.stop_signal.empty()) write_str(w, "stop_signal", r.idle.stop_signal);
     w.Key("stop_timeout_s");
     if (r.idle.stop_timeout_s) w.Int(*r.idle.stop_timeout_s);

@@ -5,6 +5,7 @@
 // `errors`; the other labels still apply.
 #pragma once
 
+#include <berth/protocol.hpp>
 #include <berth/provider.hpp>
 
 #include <rapidjson/stringbuffer.h>
