@@ -225,7 +225,6 @@ void Link::on_event(std::string_view topic, std::string_view body) {
   const auto kind = protocol::kind_from_name(kind_name);
   // A berthd is alive while a run speaks; an old run's stragglers say nothing of it.
   if (!follow_.has_left(run)) arm_silence();
-  if (!kind) return;  // a kind of a newer berthd's
   if (snapshot_pending_) {
     if (early_.size() < kEarlyMax) early_.emplace_back(topic, body);
     return;
@@ -253,6 +252,7 @@ void Link::on_event(std::string_view topic, std::string_view body) {
       }
       return;
     case follow::Action::apply:
+      if (!kind) return;  // a kind of a newer berthd's: counted, not understood
       if (kind == protocol::Kind::container) apply(d);
       else if (kind == protocol::Kind::provider && text(d, "state") == "up") listing_ = true;  // its list follows
       return;

@@ -151,6 +151,15 @@ TEST(Follow, ManyRestartsInARowEachRecover) {
   }
 }
 
+// A newer berthd may publish a kind this header does not know: it takes a
+// seq like every message but the heartbeat and `stopping`.
+TEST(Follow, AKindThisHeaderDoesNotKnowIsNumbered) {
+  Follow f;
+  f.on_snapshot("a", 5);
+  EXPECT_TRUE(is(f.on_message("a", "telemetry", 6), Action::apply, Reason::none));
+  EXPECT_TRUE(is(f.on_message("a", kEvent, 7), Action::apply, Reason::none));
+}
+
 // A berthd from before run ids sends none: the empty run is one run, and
 // the seq rule alone applies (a restart then shows only as seq going back).
 TEST(Follow, WithoutRunIdsTheSeqRuleStillHolds) {

@@ -23,6 +23,8 @@
 // run this follower has left is a straggler of the old process: skipped.
 #pragma once
 
+#include <berth/protocol.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -74,8 +76,8 @@ class Follow {
       suspect_ = std::string(run);
       return {Action::resync, Reason::new_run};
     }
-    if (kind == "stopping") return {Action::skip, Reason::stopping};
-    const bool numbered = kind != "heartbeat";
+    if (kind_of(kind) == protocol::Kind::stopping) return {Action::skip, Reason::stopping};
+    const bool numbered = is_numbered(kind);
     if (!numbered) {
       if (seq > seq_) return {Action::resync, Reason::gap};
       if (seq < seq_) return {Action::resync, Reason::went_back};
@@ -104,8 +106,7 @@ class Follow {
   // view): follow from this message on, as if a snapshot had covered what
   // came before it. on_message(run, kind, seq) then applies it.
   void start_at(std::string_view run, std::string_view kind, uint64_t seq) {
-    const bool numbered = kind != "heartbeat" && kind != "stopping";
-    on_snapshot(run, numbered && seq > 0 ? seq - 1 : seq);
+    on_snapshot(run, is_numbered(kind) && seq > 0 ? seq - 1 : seq);
   }
 
   // The view is no longer trusted (the daemon went away or silent): hold
@@ -119,6 +120,13 @@ class Follow {
   uint64_t seq() const { return seq_; }
 
  private:
+  static std::optional<protocol::Kind> kind_of(std::string_view kind) { return protocol::kind_from_name(kind); }
+  // A kind this header does not know (a newer berthd's) is numbered: only
+  // the heartbeat and `stopping` carry the current seq without taking one.
+  static bool is_numbered(std::string_view kind) {
+    const auto k = kind_of(kind);
+    return !k || protocol::info(*k).numbered;
+  }
   bool retired(std::string_view run) const {
     for (const auto& r : retired_)
       if (!r.empty() && r == run) return true;

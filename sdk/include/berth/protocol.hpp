@@ -3,8 +3,8 @@
 // message kinds, client roles. berthd, berthctl, berth-wake and any C++
 // client read their names and attributes from here, so a name is spelled
 // once and an op or a code added here is known everywhere it is handled
-// (switches over these enums have no default: the compiler names each place
-// that must learn the new member). Header-only, C++17, no dependency but
+// (a switch over these enums without a default: the compiler names it when
+// a member is added). Header-only, C++17, no dependency but
 // <berth/provider.h> (for the capability bits and the state and event enums
 // the wire names).
 #pragma once
