@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (if needed) and runs each one in turn for a
-# fixed budget; exits non-zero as soon as one finds anything (crash, leak,
+# fixed budget; exits non-zero if any finds anything (crash, leak,
 # UB, timeout, OOM). For CI:
 #
 #   tests/fuzz/run.sh 20            # 20 s per target
@@ -13,7 +13,8 @@
 # found (<build>/fuzz/corpus/<target>/).
 # A finding is left in <build>/fuzz/artifacts/<target>/ (path printed).
 # Environment: BUILD_DIR (default <repo>/build-fuzz), JOBS (build, default 2),
-# TARGETS (default: all), FUZZ_ARGS (extra libFuzzer flags).
+# FUZZ_JOBS (targets run at once, default 2), TARGETS (default: all),
+# FUZZ_ARGS (extra libFuzzer flags).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -35,21 +36,19 @@ targets="${TARGETS:-$(sed -n 's/^set(BERTH_FUZZ_TARGETS_LIST \(.*\))$/\1/p' "$he
 # Leaks are findings too; a run stops at its first finding. (UBSan's options,
 # with ubsan.supp, are compiled in: fuzz_options.cpp.)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
-failed=()
-for t in $targets; do
-  seeds="$here/corpus/$t"
-  work="$build/fuzz/corpus/$t"
-  artifacts="$build/fuzz/artifacts/$t"
+# One target: its report goes to <build>/fuzz/<target>.report, its status
+# is the exit code. Targets run ${FUZZ_JOBS:-2} at a time, reports in order.
+fuzz_one() {
+  local t=$1 seeds="$here/corpus/$1" work="$build/fuzz/corpus/$1" artifacts="$build/fuzz/artifacts/$1"
+  local log="$build/fuzz/$1.log"
   mkdir -p "$work" "$artifacts"
   echo "=== $t (${limit[*]})"
-  log="$build/fuzz/$t.log"
   # Past findings first: each reproducer once (regressions/<target>/).
   if compgen -G "$here/regressions/$t/*" >/dev/null; then
     if ! "$build/fuzz/${t}_fuzz" "$here/regressions/$t/"* >"$log" 2>&1; then
       echo "!!! $t: a past finding is back (log $log)"
       grep -E 'ERROR|runtime error|Assertion|SUMMARY|Running:' "$log" | head -20
-      failed+=("$t")
-      continue
+      return 1
     fi
   fi
   # -timeout: one input over 10 s is a hang; -rss_limit_mb: 2 GiB is an OOM.
@@ -60,8 +59,20 @@ for t in $targets; do
   else
     echo "!!! $t: finding (log $log)"
     grep -E 'ERROR|runtime error|SUMMARY|Test unit written|deadly signal' "$log" | head -20
-    failed+=("$t")
+    return 1
   fi
+}
+mkdir -p "$build/fuzz"
+declare -A pid_of
+for t in $targets; do
+  while (( $(jobs -rp | wc -l) >= ${FUZZ_JOBS:-2} )); do wait -n || true; done
+  fuzz_one "$t" >"$build/fuzz/$t.report" 2>&1 &
+  pid_of[$t]=$!
+done
+failed=()
+for t in $targets; do
+  wait "${pid_of[$t]}" || failed+=("$t")
+  cat "$build/fuzz/$t.report"
 done
 if ((${#failed[@]})); then
   echo "fuzz findings in: ${failed[*]}"

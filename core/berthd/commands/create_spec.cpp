@@ -12,7 +12,7 @@ namespace {
 
 using Value = rapidjson::Value;
 
-Status invalid(std::string_view field, std::string_view what) {
+Status invalid_spec(std::string_view field, std::string_view what) {
   return {Code::invalid_argument, fmt::format("\"spec.{}\": {}", field, what)};
 }
 
@@ -25,7 +25,7 @@ Status read_string(const Value& spec, const char* field, std::string& out, size_
   auto it = spec.FindMember(field);
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!plain_string(it->value) || it->value.GetStringLength() == 0 || it->value.GetStringLength() > max)
-    return invalid(field, fmt::format("must be a non-empty string of at most {} bytes", max));
+    return invalid_spec(field, fmt::format("must be a non-empty string of at most {} bytes", max));
   out.assign(it->value.GetString(), it->value.GetStringLength());
   return {};
 }
@@ -34,10 +34,10 @@ Status read_strings(const Value& spec, const char* field, std::vector<std::strin
   auto it = spec.FindMember(field);
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!it->value.IsArray() || it->value.Size() > max_items)
-    return invalid(field, fmt::format("must be an array of at most {} strings", max_items));
+    return invalid_spec(field, fmt::format("must be an array of at most {} strings", max_items));
   for (const auto& v : it->value.GetArray()) {
     if (!plain_string(v) || v.GetStringLength() > BERTH_MAX_LABEL_VALUE)
-      return invalid(field, fmt::format("must be an array of strings of at most {} bytes", BERTH_MAX_LABEL_VALUE));
+      return invalid_spec(field, fmt::format("must be an array of strings of at most {} bytes", BERTH_MAX_LABEL_VALUE));
     out.emplace_back(v.GetString(), v.GetStringLength());
   }
   return {};
@@ -48,14 +48,14 @@ Status read_map(const Value& spec, const char* field, sdk::Labels& out, bool env
   auto it = spec.FindMember(field);
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!it->value.IsObject() || it->value.MemberCount() > kMaxSpecItems)
-    return invalid(field, fmt::format("must be an object of at most {} strings", kMaxSpecItems));
+    return invalid_spec(field, fmt::format("must be an object of at most {} strings", kMaxSpecItems));
   for (const auto& m : it->value.GetObject()) {
     const std::string_view key(m.name.GetString(), m.name.GetStringLength());
     if (key.empty() || key.size() > BERTH_MAX_LABEL_KEY || key.find('\0') != key.npos ||
         (env && key.find('=') != key.npos))
-      return invalid(field, fmt::format("a key must be 1 to {} bytes{}", BERTH_MAX_LABEL_KEY, env ? " without '='" : ""));
+      return invalid_spec(field, fmt::format("a key must be 1 to {} bytes{}", BERTH_MAX_LABEL_KEY, env ? " without '='" : ""));
     if (!plain_string(m.value) || m.value.GetStringLength() > BERTH_MAX_LABEL_VALUE)
-      return invalid(field, fmt::format("\"{}\" must be a string of at most {} bytes", key.substr(0, 64),
+      return invalid_spec(field, fmt::format("\"{}\" must be a string of at most {} bytes", key.substr(0, 64),
                                         BERTH_MAX_LABEL_VALUE));
     out.emplace_back(std::string(key), std::string(m.value.GetString(), m.value.GetStringLength()));
   }
@@ -66,7 +66,7 @@ Status read_count(const Value& spec, const char* field, int64_t& out, int64_t ma
   auto it = spec.FindMember(field);
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!it->value.IsInt64() || it->value.GetInt64() < 0 || it->value.GetInt64() > max)
-    return invalid(field, fmt::format("must be an integer from 0 to {}", max));
+    return invalid_spec(field, fmt::format("must be an integer from 0 to {}", max));
   out = it->value.GetInt64();
   return {};
 }
@@ -79,13 +79,13 @@ Status read_mounts(const Value& spec, std::vector<sdk::Mount>& out) {
   auto it = spec.FindMember("mounts");
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!it->value.IsArray() || it->value.Size() > kMaxSpecMounts)
-    return invalid("mounts", fmt::format("must be an array of at most {} mounts", kMaxSpecMounts));
+    return invalid_spec("mounts", fmt::format("must be an array of at most {} mounts", kMaxSpecMounts));
   for (const auto& m : it->value.GetArray()) {
-    if (!m.IsObject()) return invalid("mounts", "each mount is an object {\"source\",\"destination\",\"read_only\"}");
+    if (!m.IsObject()) return invalid_spec("mounts", "each mount is an object {\"source\",\"destination\",\"read_only\"}");
     auto src = m.FindMember("source"), dst = m.FindMember("destination"), ro = m.FindMember("read_only");
     if (src == m.MemberEnd() || dst == m.MemberEnd() || !absolute_path(src->value) || !absolute_path(dst->value))
-      return invalid("mounts", "\"source\" and \"destination\" must be absolute paths");
-    if (ro != m.MemberEnd() && !ro->value.IsBool()) return invalid("mounts", "\"read_only\" must be true or false");
+      return invalid_spec("mounts", "\"source\" and \"destination\" must be absolute paths");
+    if (ro != m.MemberEnd() && !ro->value.IsBool()) return invalid_spec("mounts", "\"read_only\" must be true or false");
     out.push_back({src->value.GetString(), dst->value.GetString(), ro != m.MemberEnd() && ro->value.GetBool()});
   }
   return {};
@@ -95,7 +95,7 @@ Status read_ulimits(const Value& spec, std::vector<sdk::Ulimit>& out) {
   auto it = spec.FindMember("ulimits");
   if (it == spec.MemberEnd() || it->value.IsNull()) return {};
   if (!it->value.IsObject() || it->value.MemberCount() > kMaxSpecUlimits)
-    return invalid("ulimits", fmt::format("must be an object of at most {} limits", kMaxSpecUlimits));
+    return invalid_spec("ulimits", fmt::format("must be an object of at most {} limits", kMaxSpecUlimits));
   for (const auto& m : it->value.GetObject()) {
     const std::string_view name(m.name.GetString(), m.name.GetStringLength());
     const bool word = !name.empty() && name.size() <= 32 &&
@@ -105,7 +105,7 @@ Status read_ulimits(const Value& spec, std::vector<sdk::Ulimit>& out) {
     if (!word || !m.value.IsObject() || soft == m.value.MemberEnd() || hard == m.value.MemberEnd() ||
         !soft->value.IsInt64() || !hard->value.IsInt64() || soft->value.GetInt64() < 0 ||
         soft->value.GetInt64() > hard->value.GetInt64())
-      return invalid("ulimits", "each is \"name\": {\"soft\": N, \"hard\": M} with 0 <= N <= M, name in a-z");
+      return invalid_spec("ulimits", "each is \"name\": {\"soft\": N, \"hard\": M} with 0 <= N <= M, name in a-z");
     out.push_back({std::string(name), soft->value.GetInt64(), hard->value.GetInt64()});
   }
   return {};
@@ -132,29 +132,29 @@ Result<sdk::CreateSpec> parse_create_spec(const Value& spec) {
   if (!s.name.empty() && (!std::isalnum(static_cast<unsigned char>(s.name[0])) ||
                           s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                    "0123456789_.-") != std::string::npos))
-    return invalid("name", "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+    return invalid_spec("name", "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
   if (auto st = read_strings(spec, "command", s.command, kMaxSpecItems); !st) return st;
   if (auto st = read_map(spec, "env", s.env, true); !st) return st;
   if (auto st = read_map(spec, "labels", s.labels, false); !st) return st;
-  if (s.labels.size() > BERTH_MAX_LABELS) return invalid("labels", "too many");
+  if (s.labels.size() > BERTH_MAX_LABELS) return invalid_spec("labels", "too many");
   if (auto st = read_mounts(spec, s.mounts); !st) return st;
   if (auto st = read_string(spec, "network", s.network, BERTH_MAX_ID); !st) return st;
   if (auto st = read_strings(spec, "aliases", s.network_aliases, kMaxSpecAliases); !st) return st;
-  if (!s.network_aliases.empty() && s.network.empty()) return invalid("aliases", "need \"network\"");
+  if (!s.network_aliases.empty() && s.network.empty()) return invalid_spec("aliases", "need \"network\"");
   if (auto st = read_count(spec, "memory", s.memory_bytes, int64_t{1} << 50); !st) return st;
   if (auto st = read_count(spec, "pids_limit", s.pids_limit, int64_t{1} << 22); !st) return st;
   if (auto it = spec.FindMember("cpus"); it != spec.MemberEnd() && !it->value.IsNull()) {
     if (!it->value.IsNumber() || !std::isfinite(it->value.GetDouble()) || it->value.GetDouble() < 0 ||
         it->value.GetDouble() > 4096)
-      return invalid("cpus", "must be a number from 0 to 4096 (0.5 = half a CPU)");
+      return invalid_spec("cpus", "must be a number from 0 to 4096 (0.5 = half a CPU)");
     s.nano_cpus = std::llround(it->value.GetDouble() * 1e9);
   }
   if (auto st = read_string(spec, "log_driver", s.log_driver, 64); !st) return st;
   if (auto st = read_map(spec, "log_options", s.log_options, false); !st) return st;
-  if (!s.log_options.empty() && s.log_driver.empty()) return invalid("log_options", "need \"log_driver\"");
+  if (!s.log_options.empty() && s.log_driver.empty()) return invalid_spec("log_options", "need \"log_driver\"");
   if (auto it = spec.FindMember("pull"); it != spec.MemberEnd() && !it->value.IsNull()) {
     auto p = it->value.IsString() ? pull_policy_from(it->value.GetString()) : std::nullopt;
-    if (!p) return invalid("pull", "must be \"if_missing\", \"always\" or \"never\"");
+    if (!p) return invalid_spec("pull", "must be \"if_missing\", \"always\" or \"never\"");
     s.pull = *p;
   }
   if (auto st = read_ulimits(spec, s.ulimits); !st) return st;
