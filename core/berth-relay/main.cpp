@@ -11,9 +11,9 @@
 //               [--server-key RELAY_KEY --allow CLIENT.pub]...       CURVE for subscribers
 //               [--insecure] [--hwm N]
 #include "auth/curve.hpp"
+#include "common/command_line.hpp"
 #include "common/logging.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
@@ -54,14 +54,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
   app.add_option("--log-format", log_format, "text, or json")->check(CLI::IsMember({"text", "json"}));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(e.what());
-  }
+  if (auto exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   setup_logging("berth-relay", log_level, log_format);
   if (!upstream_keys.empty() && upstream_keys.size() != 1 && upstream_keys.size() != upstreams.size())
     return fail("--upstream-key: give one for all daemons or one per --upstream");

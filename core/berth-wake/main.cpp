@@ -3,6 +3,7 @@
 // client of one or more berthd (events and commands); it acts on containers
 // only through berthd's command socket.
 #include "auth/curve.hpp"
+#include "common/command_line.hpp"
 #include "common/logging.hpp"
 #include "http.hpp"
 #include "instances.hpp"
@@ -10,7 +11,6 @@
 #include "pages.hpp"
 
 #include <berth/protocol.hpp>
-#include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
@@ -68,14 +68,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
   app.add_option("--log-format", log_format, "text, or json: one object per line")
       ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return usage(e.what());
-  }
+  if (auto exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   setup_logging("berth-wake", log_level, log_format);
 
   // Where the daemons are: explicit endpoints, runtime dirs, or berthctl's default.

@@ -64,6 +64,8 @@ class Docker final : public sdk::Instance {
   }
 
   sdk::Container create_container(sdk::Call& call, const sdk::CreateSpec& spec) override {
+    if (!spec.name.empty() && !valid_container_name(spec.name))
+      throw Error(BERTH_E_INVALID_ARGUMENT, "name " + spec.name + ": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
     const auto limits = limits_of(call);
     ensure_image(spec.image, spec.pull, limits);
     // Docker creates a container on a network that does not exist and

@@ -450,6 +450,12 @@ std::string pull_error(std::string_view progress) {
   return {};
 }
 
+bool valid_container_name(std::string_view name) {
+  constexpr std::string_view alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  return !name.empty() && alnum.find(name[0]) != alnum.npos &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == name.npos;
+}
+
 std::string create_body(const sdk::CreateSpec& s) {
   json::StringBuffer buf;
   Writer w(buf);

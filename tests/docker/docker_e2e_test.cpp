@@ -484,6 +484,10 @@ TEST_F(DockerE2E, CreateRunAndRemoveThroughBerth) {
   EXPECT_NE(missing_net.find("berth-no-such-net"), std::string::npos) << missing_net;
   EXPECT_EQ(code(fmt::format(R"({{"op":"create","provider":"dk","spec":{{"image":"{}","mounts":[{{"source":"relative","destination":"/x"}}]}}}})", kImage)).substr(0, 16),
             "invalid_argument");
+  // Docker's name grammar is docker.so's to check, before anything is pulled.
+  auto bad_name = code(R"({"op":"create","provider":"dk","spec":{"image":"berth-no-such-image:1","name":"-lead"}})");
+  EXPECT_EQ(bad_name.substr(0, 16), "invalid_argument") << bad_name;
+  EXPECT_NE(bad_name.find("[a-zA-Z0-9][a-zA-Z0-9_.-]*"), std::string::npos) << bad_name;
 }
 
 // `docker run --label proxy.idle_timeout=.` aborted berthd (std::stod), and

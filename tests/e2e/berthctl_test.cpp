@@ -224,8 +224,7 @@ TEST(BerthctlRestart, EventsFollowABerthdKilledAndStartedAgain) {
   ASSERT_TRUE(shows(live, "started   web", 3)) << live.output();
   ASSERT_TRUE(shows(snap, "started   web", 3)) << snap.output();
 
-  ASSERT_EQ(::kill(daemon->pid(), SIGKILL), 0);
-  ASSERT_TRUE(daemon->wait_exit(5s));
+  ASSERT_TRUE(daemon->kill_now());
   std::this_thread::sleep_for(100ms);  // the supervisor's restart delay
   daemon = std::make_unique<BerthdProcess>(config);
   ASSERT_TRUE(daemon->ready()) << daemon->output();

@@ -434,5 +434,43 @@ TEST(BerthdStartup, AnInvalidConfigExitsWithStatus1NamingLineAndColumn) {
   std::filesystem::remove_all(tmpl);
 }
 
+// The command line (CLI11): a bad option or value is a usage error (2),
+// named, with where the usage is; nothing starts.
+TEST(BerthdCommandLine, AnUnknownOptionOrABadValueExitsWithStatus2NamingIt) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--frobnicate"}, "--frobnicate"},
+      {{"--log-level", "loud"}, "loud"},
+      {{"--log-format", "xml"}, "xml"},
+      {{"--plugin-dir"}, "--plugin-dir"},
+  };
+  for (const auto& [args, named] : cases) {
+    BerthdProcess d("{}", args, /*use_config_file=*/false);
+    EXPECT_FALSE(d.ready()) << args[0];
+    auto code = d.wait_exit(std::chrono::seconds(10));
+    ASSERT_TRUE(code) << args[0];
+    EXPECT_EQ(*code, 2) << d.output();
+    EXPECT_NE(d.output().find(named), std::string::npos) << d.output();
+    EXPECT_NE(d.output().find("berthd --help"), std::string::npos) << "where the usage is: " << d.output();
+  }
+}
+
+TEST(BerthdCommandLine, VersionAndHelpPrintAndExitWith0) {
+  BerthdProcess version("{}", {"--version"}, /*use_config_file=*/false);
+  auto code = version.wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_NE(version.output().find(fmt::format("berthd {} (ABI {}.{})", BERTH_VERSION, BERTH_ABI_MAJOR,
+                                              BERTH_ABI_MINOR)),
+            std::string::npos)
+      << version.output();
+  BerthdProcess help("{}", {"--help"}, /*use_config_file=*/false);
+  code = help.wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  for (const char* option : {"--config", "--plugin-dir", "--runtime-dir", "--log-level", "--log-format",
+                             "$BERTH_RUNTIME_DIR"})
+    EXPECT_NE(help.output().find(option), std::string::npos) << option << " in " << help.output();
+}
+
 }  // namespace
 }  // namespace berth::testing

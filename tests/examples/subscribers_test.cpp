@@ -79,8 +79,7 @@ TEST_P(Subscribers, FollowABerthdKilledAndStartedAgain) {
   ASSERT_TRUE(sub.wait_until([](const std::string& o) { return o.rfind("sim started web") != o.find("sim started web"); },
                              10s))
       << sub.output();
-  ASSERT_EQ(::kill(d->pid(), SIGKILL), 0);
-  ASSERT_TRUE(d->wait_exit(5s));
+  ASSERT_TRUE(d->kill_now());
   d = std::make_unique<BerthdProcess>(config);
   ASSERT_TRUE(d->ready()) << d->output();
   ASSERT_TRUE(sub.wait_for("restart", 10s)) << sub.output();

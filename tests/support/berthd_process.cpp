@@ -121,6 +121,10 @@ BerthdProcess::~BerthdProcess() {
   if (!std::getenv("BERTH_KEEP_TEST_DIRS")) fs::remove_all(dir_, ec);
 }
 
+bool BerthdProcess::kill_now() {
+  return pid_ > 0 && ::kill(pid_, SIGKILL) == 0 && wait_exit(std::chrono::seconds(5)).has_value();
+}
+
 std::optional<int> BerthdProcess::wait_exit(std::chrono::milliseconds wait) {
   if (pid_ < 0) return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -WTERMSIG(exit_status_);
   const auto until = Clock::now() + wait;

@@ -42,6 +42,9 @@ class BerthdProcess {
   std::optional<int> terminate(std::chrono::milliseconds wait = std::chrono::seconds(10));
   // Waits for the process to exit by itself.
   std::optional<int> wait_exit(std::chrono::milliseconds wait);
+  // SIGKILL, as a crash or the OOM killer would (no `stopping`, nothing
+  // cleaned up), and waits up to 5 s for it. False if it was not running.
+  bool kill_now();
   // Everything berthd wrote to stdout/stderr so far.
   std::string output() const;
 

@@ -13,6 +13,12 @@ namespace {
 
 using namespace berth::docker;
 
+TEST(DockerApi, ContainerNamesFollowDockersGrammar) {
+  for (const char* ok : {"web", "a", "Web-1.b_c", "9lives"}) EXPECT_TRUE(valid_container_name(ok)) << ok;
+  for (const char* bad : {"", "-lead", ".dot", "_under", "web/1", "a b", "pod:a", "caf\xc3\xa9"})
+    EXPECT_FALSE(valid_container_name(bad)) << bad;
+}
+
 TEST(DockerApi, TimesPastWhatNanosecondsHoldAreUnknown) {
   // int64 nanoseconds end in 2262-04-11; later years used to overflow
   // (undefined behaviour; in practice a wrapped, negative time).

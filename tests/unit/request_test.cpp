@@ -210,10 +210,21 @@ TEST(Request, CreateAndRunNeedASpecAndItsImage) {
   EXPECT_EQ(ok->spec->ulimits.at(0).hard, 2);
 }
 
+// A name's grammar is the engine's (docker.so checks Docker's): the core
+// passes any name within the ABI's bounds.
+TEST(Request, ANameOutsideDockersGrammarIsTheEnginesToJudge) {
+  std::string id;
+  for (const char* name : {"-lead", "web/1", "pod:a"}) {
+    auto r = parse_request(std::string(R"({"op":"create","spec":{"image":"x","name":")") + name + "\"}}", id);
+    ASSERT_TRUE(r) << name << ": " << r.error().message();
+    EXPECT_EQ(r->spec->name, name);
+  }
+}
+
 TEST(Request, AMalformedSpecNamesItsField) {
   std::string id;
   for (const auto& [spec, field] : std::vector<std::pair<std::string, std::string>>{
-           {R"({"image":"x","name":"-bad"})", "spec.name"},
+           {R"({"image":"x","name":""})", "spec.name"},
            {R"({"image":"x","env":{"A=B":"1"}})", "spec.env"},
            {R"({"image":"x","mounts":[{"source":"rel","destination":"/d"}]})", "spec.mounts"},
            {R"({"image":"x","cpus":-1})", "spec.cpus"},

@@ -435,8 +435,7 @@ TEST(WakeContractAlone, BerthdRestartWhileItsProviderListsKeepsTheSession) {
       << r.describe() << wake.output();
 
   // Killed (no "stopping" message); the container runs on meanwhile.
-  kill(d->pid(), SIGKILL);
-  ASSERT_TRUE(d->wait_exit(5s));
+  ASSERT_TRUE(d->kill_now());
   d = std::make_unique<BerthdProcess>(config("running", 1500));
   ASSERT_TRUE(d->ready()) << d->output();
   std::vector<std::string> answers;
@@ -502,8 +501,7 @@ TEST(WakeContractAlone, AStartLostWithAKilledBerthdIsSentAgainOnceToTheNext) {
   });
   ASSERT_TRUE(eventually([&] { return count_of(wake.output(), "lazarus: requested: start") == 1; }, 10s))
       << wake.output();
-  kill(d->pid(), SIGKILL);
-  ASSERT_TRUE(d->wait_exit(5s));
+  ASSERT_TRUE(d->kill_now());
   d = std::make_unique<BerthdProcess>(one_app_config(rt, "lazarus", "stopped", 100));
   ASSERT_TRUE(d->ready()) << d->output();
   const auto back = Clock::now();
@@ -541,8 +539,7 @@ TEST(WakeContractAlone, ASessionEndingWhileBerthdIsDownStopsTheAppWhenItIsBack) 
       },
       10s))
       << r.describe() << wake.output();
-  kill(d->pid(), SIGKILL);
-  ASSERT_TRUE(d->wait_exit(5s));
+  ASSERT_TRUE(d->kill_now());
   std::this_thread::sleep_for(2s);  // the session ends meanwhile
   d = std::make_unique<BerthdProcess>(one_app_config(rt, "sleeper", "running", 50));
   ASSERT_TRUE(d->ready()) << d->output();

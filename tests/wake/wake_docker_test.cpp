@@ -625,8 +625,7 @@ TEST_P(WakeBerthdCrash, TheWakeInFlightIsServedWithOneStartAndTheSessionStillEnd
   });
   ASSERT_TRUE(eventually([&] { return wake_->output().find(woken + ": requested: start") != std::string::npos; }, 10s))
       << wake_->output();
-  ASSERT_EQ(::kill(berthd_->pid(), SIGKILL), 0);
-  ASSERT_TRUE(berthd_->wait_exit(5s));
+  ASSERT_TRUE(berthd_->kill_now());
   const std::string before = events_->dump();
   events_.reset();
   std::this_thread::sleep_for(delay);

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cmath>
 
 namespace berth {
@@ -127,12 +126,9 @@ Result<sdk::CreateSpec> parse_create_spec(const Value& spec) {
   if (image == spec.MemberEnd() || image->value.IsNull())
     return Status(Code::missing_field, "\"spec.image\": required");
   if (auto st = read_string(spec, "image", s.image, BERTH_MAX_TEXT); !st) return st;
+  // Which names are valid is the engine's to say (each plugin checks its
+  // own grammar): here only the ABI's bounds.
   if (auto st = read_string(spec, "name", s.name, BERTH_MAX_ID); !st) return st;
-  // Docker's rule for names, which Podman shares: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
-  if (!s.name.empty() && (!std::isalnum(static_cast<unsigned char>(s.name[0])) ||
-                          s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                   "0123456789_.-") != std::string::npos))
-    return invalid_spec("name", "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
   if (auto st = read_strings(spec, "command", s.command, kMaxSpecItems); !st) return st;
   if (auto st = read_map(spec, "env", s.env, true); !st) return st;
   if (auto st = read_map(spec, "labels", s.labels, false); !st) return st;

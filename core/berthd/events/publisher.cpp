@@ -44,7 +44,7 @@ void ZmqPublisher::send(std::string_view topic, std::string_view body) {
 void ZmqPublisher::container_event(std::string_view provider, const Event& e, uint64_t seq,
                                    berth_state state_after, Origin origin) {
   // Written into one reused buffer, then copied once into the message:
-  // measured faster than handing ZeroMQ the buffer itself (see publisher.hpp).
+  // faster than handing ZeroMQ the buffer itself (see publisher.hpp).
   wire::write_event(body_, {options_.daemon, provider, e, seq, state_after, origin_name(origin)});
   wire::container_topic(topic_, provider, e.type);
   send(topic_, body_);
@@ -96,7 +96,10 @@ void ZmqPublisher::heartbeat(const HeartbeatFigures& h) {
 // `stopping` would pass it by. After: so the process does not exit with
 // `stopping` still inside libzmq (zeromq/libzmq#4660). Measured with the
 // SIGTERM-in-a-flood test under two CPU hogs: 5 of 40 runs lost `stopping`
-// without these waits, 1 of 104 with them.
+// without these waits, 1 of 104 with them. libzmq has no call that says
+// this: ZMQ_EVENTS' POLLOUT means only that one reader has room, and the
+// linger of zmq_close is what #4660 loses; so each connection's kernel send
+// queue is read (SIOCOUTQ, on the descriptors the socket monitor names).
 bool ZmqPublisher::wait_for_readers(std::chrono::steady_clock::time_point until) {
   if (!subscribers_) return true;
   for (int empty_in_a_row = 0; std::chrono::steady_clock::now() < until;) {

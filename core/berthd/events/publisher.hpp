@@ -54,8 +54,7 @@ class ZmqPublisher final : public EventSink {
   // into the message: for bodies of a few hundred bytes one memcpy costs less
   // than a zero-copy message (ZeroMQ allocates a descriptor for it and frees
   // it through a callback on its I/O thread, and the buffers in flight must
-  // be pooled across two threads): 824 k vs 692 k events/s over ipc in the
-  // pipeline benchmark.
+  // be pooled across two threads); figures in docs/performance.md.
   zmq::socket_t pub_;
   Options options_;
   const Subscribers* subscribers_ = nullptr;

@@ -138,8 +138,8 @@ namespace {
 // The event body is the publisher's hot path: written by hand, through a
 // pointer, into a buffer sized once for the worst case (keys are constants,
 // strings are escaped only when they must be). Same bytes RapidJSON would
-// write; through Writer::Key/String it was 25% of the publisher's time, and
-// through std::string appends still half of write_event's.
+// write, at a fraction of the cost (docs/performance.md, "Why the hot path
+// is written as it is").
 class EventJson {
  public:
   explicit EventJson(char* out) : p_(out) {}
@@ -297,20 +297,6 @@ int64_t now_unix_ns() {
 
 namespace {
 
-// Days since 1970-01-01 → civil date (Howard Hinnant's algorithm): formatting
-// by hand keeps strftime/snprintf, locale and time-zone work off the hot path.
-void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<int>(yoe + era * 400 + (m <= 2));
-}
-
 char* digits(char* out, uint64_t v, int width) {
   for (int i = width - 1; i >= 0; --i, v /= 10) out[i] = static_cast<char>('0' + v % 10);
   return out + width;
@@ -333,14 +319,14 @@ size_t format_time(char* buf, int64_t unix_ns) {
   }
   int64_t days = secs / 86400, sod = secs % 86400;
   if (sod < 0) sod += 86400, --days;
-  int y;
-  unsigned mo, d;
-  civil_from_days(days, y, mo, d);
-  char* p = digits(buf, static_cast<uint64_t>(y), 4);
+  // The civil date from <chrono>; the digits by hand, which keeps
+  // strftime/snprintf, locale and time-zone work off the hot path.
+  const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{days}}};
+  char* p = digits(buf, static_cast<uint64_t>(static_cast<int>(date.year())), 4);
   *p++ = '-';
-  p = digits(p, mo, 2);
+  p = digits(p, static_cast<unsigned>(date.month()), 2);
   *p++ = '-';
-  p = digits(p, d, 2);
+  p = digits(p, static_cast<unsigned>(date.day()), 2);
   *p++ = 'T';
   p = digits(p, static_cast<uint64_t>(sod / 3600), 2);
   *p++ = ':';

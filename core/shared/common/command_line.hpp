@@ -1,0 +1,33 @@
+// The programs' command lines are CLI11's; this is what each does with a
+// parse: --help prints the options and exits 0, anything else wrong is
+// named on stderr with where the options are listed, and exits 2.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <optional>
+
+namespace berth {
+
+inline constexpr int kExitBadCommandLine = 2;
+
+// nullopt: parsed, go on. Otherwise the status to exit with.
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    const std::string& name = app.get_name();
+    std::fprintf(stderr, "%s: %s (%s --help lists the options)\n", name.c_str(), e.what(), name.c_str());
+    return kExitBadCommandLine;
+  }
+}
+
+}  // namespace berth
