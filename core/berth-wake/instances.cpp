@@ -72,7 +72,7 @@ struct Instances::Waiter {
 
 Instances::Instances(boost::asio::io_context& io, WakeSettings settings) : io_(io), settings_(settings) {}
 
-Link* Instances::link(int daemon) const {
+CommandLink* Instances::link(int daemon) const {
   return daemon >= 0 && daemon < static_cast<int>(links_.size()) ? links_[daemon] : nullptr;
 }
 
@@ -81,7 +81,7 @@ size_t Instances::managed_count() const {
 }
 
 bool Instances::all_links_up() const {
-  return std::all_of(links_.begin(), links_.end(), [](const Link* l) { return l->up(); });
+  return std::all_of(links_.begin(), links_.end(), [](const CommandLink* l) { return l->up(); });
 }
 
 // ------------------------------------------------------------ lookup
@@ -170,6 +170,8 @@ void Instances::request(const std::vector<Instance*>& instances, Nanoseconds ses
     touch(*i, session >= 0 ? session : own);
     i->want_up = true;
     i->stop_owed = false;
+    std::set<Instance*> seen;
+    forget_failure(*i, seen);
     wake(*i);
     changed(*i, before, {});
   }
@@ -218,7 +220,7 @@ void Instances::stop_now(Instance& i, const char* why) {
   i.want_up = false;
   if (i.timer) i.timer->cancel();
   if (i.state != BERTH_STATE_RUNNING && i.state != BERTH_STATE_PAUSED) return changed(i, before, {});
-  Link* l = link(i.daemon);
+  CommandLink* l = link(i.daemon);
   if (l == nullptr || i.stopping) return;
   if (!l->up()) {  // done when berthd is back, if it still runs then
     i.stop_owed = true;
@@ -284,8 +286,18 @@ std::vector<Instance*> Instances::dependents(const Instance& i) {
   return out;
 }
 
+// A new request tries again what failed: the instance and what it depends on.
+void Instances::forget_failure(Instance& i, std::set<Instance*>& seen) {
+  if (!seen.insert(&i).second) return;  // depends_on may loop
+  i.error.clear();
+  for (auto* d : dependencies(i)) forget_failure(*d, seen);
+}
+
 void Instances::wake(Instance& i) {
   if (!i.want_up) return;
+  // A failed start waits for the next request: tried again at once, an
+  // engine that refuses it would be asked in a loop.
+  if (!i.error.empty()) return;
   bool waiting_for_deps = false;
   for (auto* d : dependencies(i)) {
     // A dependency lives at least as long as its dependent's session.
@@ -303,7 +315,7 @@ void Instances::wake(Instance& i) {
   if (waiting_for_deps || i.ready() || i.starting || i.stopping || i.started_unseen) return;
   if (i.state == BERTH_STATE_RUNNING) return;  // running, not healthy yet: wait
   if (!known(i)) return;  // woken again when the link is back and its provider listed
-  Link* l = link(i.daemon);
+  CommandLink* l = link(i.daemon);
   const std::string_view op = protocol::op_name(i.state == BERTH_STATE_PAUSED ? protocol::Op::unpause : protocol::Op::start);
   spdlog::info("{}: requested: {} ({})", i.name, op, i.provider);
   i.starting = true;
@@ -336,7 +348,7 @@ void Instances::wake(Instance& i) {
 // container's healthcheck) may still have a healthcheck; its `started` event
 // does not say. Until berthd's inspect answers, it is not ready.
 void Instances::probe_health(Instance& i) {
-  Link* l = link(i.daemon);
+  CommandLink* l = link(i.daemon);
   if (l == nullptr) return;
   i.health_probe = true;
   l->command(fmt::format(R"({{"op":"{}","provider":{},"container":{}}})", protocol::op_name(protocol::Op::inspect),
@@ -359,7 +371,7 @@ void Instances::probe_health(Instance& i) {
 // berthd's view of the instance is current: the link is up and its
 // provider's list is in the last snapshot.
 bool Instances::known(const Instance& i) const {
-  const Link* l = link(i.daemon);
+  const CommandLink* l = link(i.daemon);
   return l != nullptr && l->up() && !unsynced_.count({i.daemon, i.provider});
 }
 
@@ -500,6 +512,7 @@ void Instances::on_change(int daemon, const Observed& c, berth_event_type type) 
     ++i.state_events;
     i.started_unseen = false;
   }
+  if (type == BERTH_EVENT_STARTED || type == BERTH_EVENT_UNPAUSED) i.error.clear();  // runs now, however
   if (type == BERTH_EVENT_HEALTH) i.health = c.health;
   else if (type == BERTH_EVENT_STARTED && !i.health.empty()) i.health = "starting";  // a fresh start is checked anew
   else if (type == BERTH_EVENT_STARTED && i.managed) probe_health(i);  // never checked yet: has it a healthcheck?

@@ -67,7 +67,7 @@ struct Instance {
   // berthd that had it: stopped once berthd is back, if still running.
   bool stop_owed = false;
   uint64_t state_events = 0;       // state events (and snapshots) seen, to tell that
-  std::string error;               // of our last failed op
+  std::string error;               // of our last failed op; cleared by the next request
 
   WakeStatus status() const;
   bool ready() const { return status() == WakeStatus::ready; }
@@ -87,7 +87,8 @@ using InstanceEventSink = std::function<void(std::string_view type, const Instan
 class Instances final : public LinkListener {
  public:
   Instances(boost::asio::io_context& io, WakeSettings settings);
-  void set_links(std::vector<Link*> links) { links_ = std::move(links); }
+  // The links to each berthd, by daemon index (Link, or a test's fake).
+  void set_links(std::vector<CommandLink*> links) { links_ = std::move(links); }
 
   // The instances `names` name ("name" or "provider/name"), or the 404.
   std::variant<std::vector<Instance*>, Problem> by_names(const std::vector<std::string>& names);
@@ -118,6 +119,7 @@ class Instances final : public LinkListener {
   Instance& upsert(int daemon, const Observed& c, bool& created);
   WakeStatus status_before(int daemon, const Observed& c);
   void wake(Instance& i);
+  void forget_failure(Instance& i, std::set<Instance*>& seen);
   void settle(Instance& i);
   bool known(const Instance& i) const;
   void probe_health(Instance& i);
@@ -132,11 +134,11 @@ class Instances final : public LinkListener {
   void check_waiters();
   void emit(std::string_view type, const Instance& i);
   void remove(const std::string& key);
-  Link* link(int daemon) const;
+  CommandLink* link(int daemon) const;
 
   boost::asio::io_context& io_;
   WakeSettings settings_;
-  std::vector<Link*> links_;
+  std::vector<CommandLink*> links_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;  // by key
   std::vector<std::shared_ptr<Waiter>> waiters_;
   std::vector<InstanceEventSink> sinks_;

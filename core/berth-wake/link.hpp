@@ -58,27 +58,37 @@ class LinkListener {
   virtual void on_link(int daemon, bool up) = 0;
 };
 
+// What the instance registry needs of a link: its commands, and whether
+// its berthd is there now. Link is the real one; unit tests give a fake.
+class CommandLink {
+ public:
+  // The reply's result or its error; timeout after `wait`, or `cancelled`
+  // when berthd went away before answering (or could not be sent to).
+  using Reply = std::function<void(const Status&, const rapidjson::Value* result)>;
+  virtual ~CommandLink() = default;
+  // Sends a command (a JSON object without "id"). `done` is never called
+  // from inside command(). On the asio thread.
+  virtual void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) = 0;
+  // Its berthd's view is current: a snapshot is in and nothing was lost since.
+  virtual bool up() const = 0;
+};
+
 struct LinkEndpoints {
   std::string commands, events;
   std::optional<ClientKeys> curve;  // docs/operator.md; none for ipc://
 };
 
-class Link {
+class Link final : public CommandLink {
  public:
   Link(asio::io_context& io, zmq::context_t& zmq, int index, LinkEndpoints endpoints, LinkListener& listener);
   ~Link();
   void start();
   void stop();
 
-  // Sends a command (a JSON object without "id"); `done` gets the reply's
-  // result or its error, timeout after `wait`, or `cancelled` when berthd
-  // went away before answering (or could not be sent to). Never called
-  // back from inside command(). On the asio thread.
-  using Reply = std::function<void(const Status&, const rapidjson::Value* result)>;
-  void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done);
+  void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) override;
 
   int index() const { return index_; }
-  bool up() const { return up_; }
+  bool up() const override { return up_; }
   const LinkEndpoints& endpoints() const { return endpoints_; }
 
  private:

@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   zmq::context_t zmq(1);
   Instances instances(io, {duration(session), duration(timeout), unrequested == "adopt", allow_unlabeled});
   std::vector<std::unique_ptr<Link>> links;
-  std::vector<Link*> raw;
+  std::vector<CommandLink*> raw;
   for (size_t i = 0; i < daemons.size(); ++i) {
     links.push_back(std::make_unique<Link>(io, zmq, static_cast<int>(i), daemons[i], instances));
     raw.push_back(links.back().get());

@@ -39,7 +39,7 @@ static void one(const char *id, berth_container_sink sink, void *ctx) {
 }
 static berth_status list(berth_instance *inst, berth_call *call, berth_container_sink sink, void *ctx) {
   (void)inst; (void)call;
-  char id[8];
+  char id[16];  /* "h" and any int: no truncation a compiler must warn of */
   for (int i = 0; i < 64; ++i) {
     snprintf(id, sizeof id, "h%d", i);
     one(id, sink, ctx);
