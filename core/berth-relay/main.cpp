@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", insecure, "listen on a network endpoint without CURVE (logged at every start)");
   app.add_option("--hwm", hwm, "messages queued per subscriber and per upstream before ZeroMQ drops")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
-  app.add_option("--log-format", log_format, "text, or json")->check(CLI::IsMember({"text", "json"}));
+  add_logging_options(app, log_level, log_format);
   if (auto exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   setup_logging("berth-relay", log_level, log_format);
   if (!upstream_keys.empty() && upstream_keys.size() != 1 && upstream_keys.size() != upstreams.size())

@@ -65,9 +65,7 @@ int main(int argc, char** argv) {
   app.add_option("--server-key", server_key,
                  "berthd's CURVE public key: a .pub file or 40 Z85 characters (env BERTH_SERVER_KEY)");
   app.add_option("--client-key", client_key, "this client's key file from `berthctl keygen` (env BERTH_CLIENT_KEY)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
-  app.add_option("--log-format", log_format, "text, or json: one object per line")
-      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  add_logging_options(app, log_level, log_format);
   if (auto exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   setup_logging("berth-wake", log_level, log_format);
 

@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-static_assert(berth::kExitUsage == berth::kExitBadCommandLine, "berthd's exit statuses are daemon.hpp's");
 
 namespace {
 
@@ -45,9 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_file, "the config file (docs/operator.md)");
   app.add_option("--plugin-dir", plugin_dirs, "a directory of plugins (repeatable; replaces the config's)");
   app.add_option("--runtime-dir", runtime_dir, "where the ipc:// sockets are made");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  berth::add_logging_options(app, log_level, log_format);
   app.add_flag("--version", version, "print the version and the plugin ABI, then exit");
   if (auto exit_status = berth::parse_command_line(app, argc, argv)) return *exit_status;
   if (version) return std::printf("berthd %s (ABI %u.%u)\n", BERTH_VERSION, BERTH_ABI_MAJOR, BERTH_ABI_MINOR), 0;

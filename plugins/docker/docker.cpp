@@ -64,9 +64,11 @@ class Docker final : public sdk::Instance {
   }
 
   sdk::Container create_container(sdk::Call& call, const sdk::CreateSpec& spec) override {
-    if (!spec.name.empty() && !valid_container_name(spec.name))
-      throw Error(BERTH_E_INVALID_ARGUMENT, "name " + spec.name + ": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*");
     const auto limits = limits_of(call);
+    api_.prefix(limits);  // negotiated first: the name's grammar is the engine's
+    if (const bool podman = api_.podman(); !spec.name.empty() && !valid_container_name(spec.name, podman))
+      throw Error(BERTH_E_INVALID_ARGUMENT,
+                  "name " + spec.name + ": must match " + container_name_grammar(podman));
     ensure_image(spec.image, spec.pull, limits);
     // Docker creates a container on a network that does not exist and
     // fails only at its start; berth says so at the create, naming it.

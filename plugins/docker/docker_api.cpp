@@ -450,10 +450,14 @@ std::string pull_error(std::string_view progress) {
   return {};
 }
 
-bool valid_container_name(std::string_view name) {
-  constexpr std::string_view alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  return !name.empty() && alnum.find(name[0]) != alnum.npos &&
-         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == name.npos;
+const char* container_name_grammar(bool podman) {
+  return podman ? "[a-zA-Z0-9][a-zA-Z0-9_.-]*" : "[a-zA-Z0-9][a-zA-Z0-9_.-]+";
+}
+
+bool valid_container_name(std::string_view name, bool podman) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  return name.size() >= (podman ? 1u : 2u) && alnum(name[0]) &&
+         std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 std::string create_body(const sdk::CreateSpec& s) {

@@ -71,9 +71,11 @@ berth_state state_from_docker(std::string_view status);
 // zero time "0001-01-01T00:00:00Z" or anything unparsable.
 int64_t parse_time_ns(std::string_view s);
 
-// Docker's rule for a container name, which Podman shares:
-// [a-zA-Z0-9][a-zA-Z0-9_.-]*. Checked before a create pulls its image.
-bool valid_container_name(std::string_view name);
+// The engine's rule for a container name, checked before a create pulls its
+// image. Docker's (daemon/names) wants two characters at least, Podman's
+// (libpod's NameRegex) one: the same classes otherwise.
+bool valid_container_name(std::string_view name, bool podman);
+const char* container_name_grammar(bool podman);
 // The body of POST /containers/create for `spec` (HostConfig.Mounts for
 // binds, so a missing source is the engine's error, never a new directory).
 std::string create_body(const sdk::CreateSpec& spec);

@@ -170,3 +170,20 @@ TEST(RelayCurve, OnlyAllowedSubscribersGetEventsAndTheRelayAuthenticatesUpstream
 }
 
 }  // namespace
+
+TEST(RelayCommandLine, ABadLogLevelOrFormatExitsWithStatus2NamingIt) {
+  for (const char* bad : {"--log-level loud", "--log-format xml"}) {
+    const std::string cmd = fmt::format("{} --listen ipc:///tmp/none --upstream ipc:///tmp/none {} 2>&1",
+                                        BERTH_TEST_RELAY, bad);
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (size_t k = std::fread(buf, 1, sizeof buf, p)) out.append(buf, k);
+    const int status = pclose(p);
+    ASSERT_TRUE(WIFEXITED(status)) << bad;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << bad << ": " << out;
+    EXPECT_NE(out.find(std::string(bad).substr(std::string(bad).find(' ') + 1)), std::string::npos) << out;
+    EXPECT_NE(out.find("berth-relay --help"), std::string::npos) << out;
+  }
+}

@@ -13,10 +13,16 @@ namespace {
 
 using namespace berth::docker;
 
-TEST(DockerApi, ContainerNamesFollowDockersGrammar) {
-  for (const char* ok : {"web", "a", "Web-1.b_c", "9lives"}) EXPECT_TRUE(valid_container_name(ok)) << ok;
-  for (const char* bad : {"", "-lead", ".dot", "_under", "web/1", "a b", "pod:a", "caf\xc3\xa9"})
-    EXPECT_FALSE(valid_container_name(bad)) << bad;
+TEST(DockerApi, ContainerNamesFollowTheEnginesGrammar) {
+  for (bool podman : {false, true}) {
+    for (const char* ok : {"web", "ab", "a-", "Web-1.b_c", "9lives"})
+      EXPECT_TRUE(valid_container_name(ok, podman)) << ok;
+    for (const char* bad : {"", "-lead", ".dot", "_under", "web/1", "a b", "pod:a", "caf\xc3\xa9"})
+      EXPECT_FALSE(valid_container_name(bad, podman)) << bad;
+  }
+  // Docker's pattern ends in `+` after the first character; libpod's in `*`.
+  EXPECT_FALSE(valid_container_name("a", false));
+  EXPECT_TRUE(valid_container_name("a", true));
 }
 
 TEST(DockerApi, TimesPastWhatNanosecondsHoldAreUnknown) {

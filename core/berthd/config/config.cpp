@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "common/json_depth.hpp"
+#include "common/logging.hpp"
 #include "config/plugin_dir.hpp"
 
 #include <berth/protocol.hpp>
@@ -216,10 +217,8 @@ Result<Config> parse_config(std::string_view json) {
     if (!known) return Status(key_error(key, "unknown key"));
     if (!st) return st;
   }
-  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
-  if (!levels.count(c.log_level))
-    return Status(key_error("log_level", "expected trace, debug, info, warn, error or off"));
-  if (c.log_format != "text" && c.log_format != "json") return Status(key_error("log_format", "expected text or json"));
+  if (!known_log_level(c.log_level)) return Status(key_error("log_level", fmt::format("expected {}", kLogLevelsText)));
+  if (!known_log_format(c.log_format)) return Status(key_error("log_format", fmt::format("expected {}", kLogFormatsText)));
   const bool valid_name = std::all_of(c.daemon_name.begin(), c.daemon_name.end(), [](unsigned char ch) {
     return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
   });

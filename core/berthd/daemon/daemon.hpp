@@ -13,7 +13,7 @@ namespace berth {
 enum ExitCode : int {
   kExitOk = 0,
   kExitConfig = 1,    // bad config file
-  kExitUsage = 2,     // bad command line
+  // 2: a bad command line, as for every program (common/command_line.hpp)
   kExitProvider = 3,  // a provider marked "required" did not come up
   kExitBind = 4,      // an endpoint could not be bound
   kExitUnclean = 5,   // shutdown left a stuck provider behind (named in the log)

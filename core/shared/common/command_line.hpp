@@ -3,14 +3,27 @@
 // named on stderr with where the options are listed, and exits 2.
 #pragma once
 
+#include "common/logging.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace berth {
 
+// Every program's exit status for a command line it cannot take.
 inline constexpr int kExitBadCommandLine = 2;
+
+// --log-level and --log-format, checked against logging.hpp's tables.
+inline void add_logging_options(CLI::App& app, std::string& level, std::string& format) {
+  app.add_option("--log-level", level, std::string(kLogLevelsText))
+      ->check(CLI::IsMember(std::vector<std::string>(kLogLevels.begin(), kLogLevels.end())));
+  app.add_option("--log-format", format, std::string(kLogFormatsText))
+      ->check(CLI::IsMember(std::vector<std::string>(kLogFormats.begin(), kLogFormats.end())));
+}
 
 // nullopt: parsed, go on. Otherwise the status to exit with.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
