@@ -231,17 +231,15 @@ void Instances::stop_now(Instance& i, const char* why) {
   using protocol::Op;
   const Op method = protocol::op_from_name(idle.stop_method).value_or(Op::stop);  // labels: stop, pause, kill
   if (method == Op::pause && i.state == BERTH_STATE_PAUSED) return changed(i, before, {});
-  std::string req = fmt::format(R"({{"op":"{}","provider":{},"container":{})", protocol::op_name(method),
-                                json_string(i.provider),
-                                json_string(i.id));
-  if (method == Op::stop && idle.stop_timeout_s) req += fmt::format(R"(,"timeout":{})", *idle.stop_timeout_s);
-  if (method != Op::pause && !idle.stop_signal.empty()) req += R"(,"signal":)" + json_string(idle.stop_signal);
-  req += "}";
+  // The request sends what the method reads: a signal to stop and kill, a
+  // timeout to stop.
+  auto req = client::Request(method).provider(i.provider).container(i.id).signal(idle.stop_signal);
+  if (idle.stop_timeout_s) req.timeout(*idle.stop_timeout_s);
   spdlog::info("{}: {} ({}) by {}", i.name, why, i.provider, protocol::op_name(method));
   i.stopping = true;
   changed(i, before, {});
   const auto wait = std::chrono::seconds(idle.stop_timeout_s.value_or(10) + 30);
-  l->command(req, wait, [this, key = i.key](const Status& st, const rapidjson::Value*) {
+  l->command(std::move(req), wait, [this, key = i.key](const Status& st, const rapidjson::Value*) {
     auto it = instances_.find(key);
     if (it == instances_.end()) return;
     Instance& x = *it->second;
@@ -316,14 +314,13 @@ void Instances::wake(Instance& i) {
   if (i.state == BERTH_STATE_RUNNING) return;  // running, not healthy yet: wait
   if (!known(i)) return;  // woken again when the link is back and its provider listed
   CommandLink* l = link(i.daemon);
-  const std::string_view op = protocol::op_name(i.state == BERTH_STATE_PAUSED ? protocol::Op::unpause : protocol::Op::start);
+  const protocol::Op method = i.state == BERTH_STATE_PAUSED ? protocol::Op::unpause : protocol::Op::start;
+  const std::string_view op = protocol::op_name(method);
   spdlog::info("{}: requested: {} ({})", i.name, op, i.provider);
   i.starting = true;
   i.error.clear();
   const auto wait = std::chrono::milliseconds(i.routing.idle.wake_timeout_ms.value_or(60000) + 30000);
-  l->command(fmt::format(R"({{"op":"{}","provider":{},"container":{}}})", op, json_string(i.provider),
-                         json_string(i.id)),
-             wait, [this, key = i.key, op, seen = i.state_events](const Status& st, const rapidjson::Value*) {
+  l->command(client::Request(method).provider(i.provider).container(i.id), wait, [this, key = i.key, op, seen = i.state_events](const Status& st, const rapidjson::Value*) {
                auto it = instances_.find(key);
                if (it == instances_.end()) return;
                Instance& x = *it->second;
@@ -351,19 +348,14 @@ void Instances::probe_health(Instance& i) {
   CommandLink* l = link(i.daemon);
   if (l == nullptr) return;
   i.health_probe = true;
-  l->command(fmt::format(R"({{"op":"{}","provider":{},"container":{}}})", protocol::op_name(protocol::Op::inspect),
-                         json_string(i.provider),
-                         json_string(i.id)),
-             10s, [this, key = i.key](const Status& st, const rapidjson::Value* result) {
+  l->command(client::Request(protocol::Op::inspect).provider(i.provider).container(i.id), 10s, [this, key = i.key](const Status& st, const rapidjson::Value* result) {
                auto it = instances_.find(key);
                if (it == instances_.end()) return;
                Instance& x = *it->second;
                const WakeStatus before = x.status();
                x.health_probe = false;
                // A health event that came first is newer than this answer.
-               if (st && result != nullptr && result->IsObject() && x.health.empty())
-                 if (auto h = result->FindMember("health"); h != result->MemberEnd() && h->value.IsString())
-                   x.health = h->value.GetString();
+               if (st && result != nullptr && x.health.empty()) x.health = client::read_container(*result).health;
                changed(x, before, {});
              });
 }

@@ -4,8 +4,6 @@
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <zmq_addon.hpp>
@@ -25,27 +23,16 @@ constexpr size_t kEarlyMax = 100000;  // events buffered while a snapshot is out
 constexpr const char* kListing = "a provider is listing its containers";
 constexpr const char* kFirst = "the first";  // not logged: every link takes one
 
-std::string_view text(const rapidjson::Value& o, const char* key) {
-  if (!o.IsObject()) return {};
-  auto it = o.FindMember(key);
-  return it != o.MemberEnd() && it->value.IsString()
-             ? std::string_view(it->value.GetString(), it->value.GetStringLength())
-             : std::string_view();
-}
-
-
 }  // namespace
 
-Observed observed_from(std::string_view provider, const rapidjson::Value& c) {
+Observed observed_from(const client::ContainerView& c) {
   Observed o;
-  o.provider = std::string(provider);
-  o.id = std::string(text(c, "id"));
-  o.name = std::string(text(c, "name"));
-  o.state = protocol::state_from_name(text(c, "state"));
-  o.health = std::string(text(c, "health"));
-  if (auto it = c.FindMember("labels"); it != c.MemberEnd() && it->value.IsObject())
-    for (auto& l : it->value.GetObject())
-      if (l.value.IsString()) o.labels.emplace_back(l.name.GetString(), l.value.GetString());
+  o.provider = std::string(c.provider);
+  o.id = std::string(c.id);
+  o.name = std::string(c.name);
+  o.state = c.state;
+  o.health = std::string(c.health);
+  c.for_each_label([&](std::string_view name, std::string_view value) { o.labels.emplace_back(name, value); });
   return o;
 }
 
@@ -218,11 +205,12 @@ void Link::set_up(bool up) {
 
 void Link::on_event(std::string_view topic, std::string_view body) {
   rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("seq") || !d["seq"].IsUint64()) return;
-  const uint64_t seq = d["seq"].GetUint64();
-  const std::string_view run = text(d, "run_id"), kind_name = text(d, "kind");
-  const auto kind = protocol::kind_from_name(kind_name);
+  if (!client::parse_object(d, body)) return;
+  const auto m = client::read_message(d);
+  if (!m) return;
+  const uint64_t seq = m->seq;
+  const std::string_view run = m->run_id, kind_name = m->kind_name;
+  const auto kind = m->kind;
   // A berthd is alive while a run speaks; an old run's stragglers say nothing of it.
   if (!follow_.has_left(run)) arm_silence();
   if (snapshot_pending_) {
@@ -253,18 +241,17 @@ void Link::on_event(std::string_view topic, std::string_view body) {
       return;
     case follow::Action::apply:
       if (!kind) return;  // a kind of a newer berthd's: counted, not understood
-      if (kind == protocol::Kind::container) apply(d);
-      else if (kind == protocol::Kind::provider && text(d, "state") == "up") listing_ = true;  // its list follows
+      if (kind == protocol::Kind::container) apply(*m);
+      else if (kind == protocol::Kind::provider && m->state == "up") listing_ = true;  // its list follows
       return;
   }
 }
 
-void Link::apply(const rapidjson::Value& event) {
-  const berth_event_type type = protocol::event_type_from_name(text(event, "type"));
-  auto it = event.FindMember("container");
-  if (it == event.MemberEnd() || !it->value.IsObject()) return;
-  Observed o = observed_from(text(event, "provider"), it->value);
-  if (type == BERTH_EVENT_HEALTH) o.health = std::string(text(event, "health"));
+void Link::apply(const client::MessageView& event) {
+  const berth_event_type type = event.type;
+  if (event.container.raw == nullptr) return;
+  Observed o = observed_from(event.container);
+  if (type == BERTH_EVENT_HEALTH) o.health = std::string(event.health);
   if (type == BERTH_EVENT_DESTROYED) listener_.on_gone(index_, o.provider, o.id);
   else listener_.on_change(index_, o, type);
 }
@@ -275,10 +262,11 @@ void Link::request_snapshot(const char* why) {
   early_.clear();
   if (std::string_view(why) == kListing) spdlog::debug("berthd {}: {}; taking a snapshot", endpoints_.events, why);
   else if (std::string_view(why) != kFirst) spdlog::info("berthd {}: {}; taking a snapshot", endpoints_.events, why);
-  command(fmt::format(R"({{"op":"{}"}})", protocol::op_name(protocol::Op::snapshot)), 10s, [this, generation = ++snapshot_generation_](const Status& st,
-                                                                                   const rapidjson::Value* result) {
+  command(client::Request(protocol::Op::snapshot), 10s,
+          [this, generation = ++snapshot_generation_](const Status& st, const rapidjson::Value* result) {
     if (generation != snapshot_generation_) return;  // abandoned: its daemon went away
-    if (!st || result == nullptr || !result->IsObject() || !result->HasMember("seq") || !(*result)["seq"].IsUint64()) {
+    const auto snapshot = st && result ? client::read_snapshot(*result) : std::nullopt;
+    if (!snapshot) {
       // Not there (yet): its next message, its reconnection or the
       // silence timer asks again.
       snapshot_pending_ = false;
@@ -287,23 +275,18 @@ void Link::request_snapshot(const char* why) {
       return;
     }
     std::vector<Observed> all;
-    if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
-      for (auto& provider : p->value.GetObject())
-        if (auto cs = provider.value.FindMember("containers"); cs != provider.value.MemberEnd() && cs->value.IsArray())
-          for (auto& c : cs->value.GetArray()) all.push_back(observed_from(provider.name.GetString(), c));
+    snapshot->for_each_container([&](const client::ContainerView& c) { all.push_back(observed_from(c)); });
     // Not synced: its containers are not in the snapshot (yet). Up but not
     // synced: listing now; snapshot again once it is (heartbeats).
     listing_ = false;
     std::set<std::string> unsynced;
-    if (auto p = result->FindMember("providers"); p != result->MemberEnd() && p->value.IsObject())
-      for (auto& provider : p->value.GetObject()) {
-        auto up = provider.value.FindMember("up"), synced = provider.value.FindMember("synced");
-        if (synced == provider.value.MemberEnd() || !synced->value.IsBool() || synced->value.GetBool()) continue;
-        unsynced.insert(provider.name.GetString());
-        if (up != provider.value.MemberEnd() && up->value.IsBool() && up->value.GetBool()) listing_ = true;
-      }
-    const std::string_view run = text(*result, "run_id");
-    const uint64_t seq = (*result)["seq"].GetUint64();
+    for (const auto& p : snapshot->providers) {
+      if (p.synced) continue;
+      unsynced.emplace(p.name);
+      if (p.up) listing_ = true;
+    }
+    const std::string_view run = snapshot->run_id;
+    const uint64_t seq = snapshot->seq;
     if (!follow_.run().empty() && run != follow_.run())
       spdlog::info("berthd {}: a new run {} (was {}): recovered from its snapshot at seq {}", endpoints_.events, run,
                    follow_.run(), seq);
@@ -318,9 +301,9 @@ void Link::request_snapshot(const char* why) {
   });
 }
 
-void Link::command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) {
+void Link::command(client::Request request, std::chrono::milliseconds wait, Reply done) {
   const uint64_t id = next_id_++;
-  std::string body = "{\"id\":" + std::to_string(id) + (request_json.size() > 2 ? "," : "") + request_json.substr(1);
+  const std::string body = request.id(id).json();
   bool sent = false;
   try {
     sent = dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
@@ -348,20 +331,16 @@ void Link::command(const std::string& request_json, std::chrono::milliseconds wa
 }
 
 void Link::on_reply(std::string_view body) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("id") || !d["id"].IsUint64()) return;
-  auto it = pending_.find(d["id"].GetUint64());
+  const auto reply = client::Reply::parse(body);
+  const auto id = reply.id();
+  if (!id) return;
+  auto it = pending_.find(*id);
   if (it == pending_.end()) return;  // answered by its timeout already
   auto pending = std::move(it->second);
   pending_.erase(it);
   pending->timer.cancel();
-  if (d.HasMember("ok") && d["ok"].IsBool() && d["ok"].GetBool()) {
-    const rapidjson::Value* result = d.HasMember("result") ? &d["result"] : nullptr;
-    return pending->done({}, result);
-  }
-  const auto& err = d.HasMember("error") ? d["error"] : d;
-  pending->done(Status(code_from_name(text(err, "code")), std::string(text(err, "message"))), nullptr);
+  if (reply.ok()) return pending->done({}, reply.result().IsNull() ? nullptr : &reply.result());
+  pending->done(Status(reply.error().code, std::string(reply.error().message)), nullptr);
 }
 
 }  // namespace berth::wake

@@ -16,6 +16,7 @@
 #include "common/socket_thread.hpp"
 #include "common/status.hpp"
 
+#include <berth/client.hpp>
 #include <berth/follow.hpp>
 #include <berth/provider.hpp>
 
@@ -66,9 +67,9 @@ class CommandLink {
   // when berthd went away before answering (or could not be sent to).
   using Reply = std::function<void(const Status&, const rapidjson::Value* result)>;
   virtual ~CommandLink() = default;
-  // Sends a command (a JSON object without "id"). `done` is never called
-  // from inside command(). On the asio thread.
-  virtual void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) = 0;
+  // Sends a command (the link numbers it). `done` is never called from
+  // inside command(). On the asio thread.
+  virtual void command(client::Request request, std::chrono::milliseconds wait, Reply done) = 0;
   // Its berthd's view is current: a snapshot is in and nothing was lost since.
   virtual bool up() const = 0;
 };
@@ -85,7 +86,7 @@ class Link final : public CommandLink {
   void start();
   void stop();
 
-  void command(const std::string& request_json, std::chrono::milliseconds wait, Reply done) override;
+  void command(client::Request request, std::chrono::milliseconds wait, Reply done) override;
 
   int index() const { return index_; }
   bool up() const override { return up_; }
@@ -100,7 +101,7 @@ class Link final : public CommandLink {
   void on_event(std::string_view topic, std::string_view body);
   void on_reply(std::string_view body);
   void request_snapshot(const char* why);
-  void apply(const rapidjson::Value& event);
+  void apply(const client::MessageView& event);
   void set_up(bool up);
   void arm_silence();
 
@@ -126,7 +127,7 @@ class Link final : public CommandLink {
   std::map<uint64_t, std::unique_ptr<Pending>> pending_;
 };
 
-// Parses a wire container object (docs/protocol.md) into what berth-wake keeps.
-Observed observed_from(std::string_view provider, const rapidjson::Value& container);
+// What berth-wake keeps of a wire container object (docs/protocol.md).
+Observed observed_from(const client::ContainerView& container);
 
 }  // namespace berth::wake

@@ -1,10 +1,8 @@
 // berthctl's exit codes: a script can tell "no such container" from "daemon
-// down" from "you typed it wrong" without parsing text.
+// down" from "you typed it wrong" without parsing text. A daemon's error
+// code maps to one of them in the protocol's code table (kCodes'
+// exit_status, berth::client::Reply::exit_status).
 #pragma once
-
-#include <berth/protocol.hpp>
-
-#include <string_view>
 
 namespace berth::ctl {
 
@@ -20,12 +18,5 @@ enum Exit : int {
   kPermission = 8,      // refused: by the engine, or by berthd (this key's role, CURVE)
   kInvalid = 9,         // the daemon refused an argument (bad signal, ...)
 };
-
-// The exit status for the daemon's error code: the protocol's code table
-// says which (an unknown code, a newer daemon's, reads as internal).
-inline Exit exit_for(std::string_view code) {
-  const auto c = protocol::code_from_name(code);
-  return static_cast<Exit>(protocol::kCodes[protocol::code_index(c)].exit_status);
-}
 
 }  // namespace berth::ctl

@@ -3,8 +3,8 @@
 #include "exit_codes.hpp"
 #include "table.hpp"
 
+#include <berth/client.hpp>
 #include <berth/follow.hpp>
-#include <berth/protocol.hpp>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <rapidjson/document.h>
@@ -29,6 +29,8 @@ namespace berth::ctl {
 namespace {
 
 using Json = rapidjson::Document;
+using client::Reply;
+using client::Request;
 using protocol::Op;
 
 // The op a subcommand runs: the op of its name, as docker names two of them.
@@ -159,7 +161,8 @@ Options parse_args(int argc, char** argv) {
     sub->add_option("--pids-limit", s.pids_limit, "process limit")->check(CLI::NonNegativeNumber);
     sub->add_option("--log-driver", s.log_driver, "the engine's log driver");
     sub->add_option("--log-opt", s.log_options, "KEY=VALUE for the log driver (repeatable)")->allow_extra_args(false);
-    sub->add_option("--pull", s.pull, "image pull policy")->check(CLI::IsMember({"always", "if_missing", "never"}));
+    sub->add_option("--pull", s.pull, "image pull policy")
+        ->check(CLI::IsMember(std::vector<std::string>(protocol::kPullPolicyNames.begin(), protocol::kPullPolicyNames.end())));
     sub->add_option("--ulimit", s.ulimits, "NAME=SOFT:HARD (repeatable)")->allow_extra_args(false);
     // IMAGE and everything after it (the command, options and all).
     sub->prefix_command();
@@ -240,12 +243,7 @@ std::string to_json(const Value& v, bool pretty) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string str(const Value& v, const char* key) {
-  if (!v.IsObject()) return "";
-  auto it = v.FindMember(key);
-  if (it == v.MemberEnd() || !it->value.IsString()) return "";
-  return it->value.GetString();
-}
+std::string str(const Value& v, const char* key) { return std::string(client::text(v, key)); }
 
 class Daemon {
  public:
@@ -255,34 +253,33 @@ class Daemon {
   const std::string& endpoint() const { return endpoint_; }
 
   // Sends one request; exits with a meaningful code on any failure.
-  Json call(Value& request, int op_deadline_ms = 15000) {
+  // Waits for the op's deadline + 5 s unless --wait-ms says otherwise.
+  Reply call(const Request& request) {
     require_socket(endpoint_);
     zmq::socket_t req(zmq_, zmq::socket_type::req);
-    const int wait = o_.wait_ms > 0 ? o_.wait_ms : op_deadline_ms + 5000;
+    const int64_t wait = o_.wait_ms > 0 ? o_.wait_ms : request.deadline_ms() + 5000;
     req.set(zmq::sockopt::linger, 0);
     auto watch = secure(req);
     req.connect(endpoint_);
-    Json doc;
-    const std::string body = to_json(request, false);
+    const std::string body = request.json();
     req.send(zmq::buffer(body), zmq::send_flags::none);
-    zmq::message_t reply;
-    if (!receive(req, reply, watch.get(), std::chrono::milliseconds(wait))) {
-      std::fprintf(stderr, "berthctl: no answer from berthd at %s within %d ms (is it running?)\n",
-                   endpoint_.c_str(), wait);
+    zmq::message_t message;
+    if (!receive(req, message, watch.get(), std::chrono::milliseconds(wait))) {
+      std::fprintf(stderr, "berthctl: no answer from berthd at %s within %lld ms (is it running?)\n",
+                   endpoint_.c_str(), static_cast<long long>(wait));
       std::exit(kUnavailable);
     }
-    doc.Parse(static_cast<const char*>(reply.data()), reply.size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("ok")) {
+    auto reply = Reply::parse({static_cast<const char*>(message.data()), message.size()});
+    if (!reply.readable()) {
       std::fprintf(stderr, "berthctl: unreadable reply from berthd\n");
       std::exit(kFailed);
     }
-    if (!doc["ok"].GetBool()) {
-      const auto& err = doc["error"];
-      if (o_.json) std::printf("%s\n", to_json(doc, true).c_str());
-      else std::fprintf(stderr, "berthctl: %s: %s\n", str(err, "code").c_str(), str(err, "message").c_str());
-      std::exit(exit_for(str(err, "code")));
+    if (!reply.ok()) {
+      if (o_.json) std::printf("%s\n", to_json(reply.document(), true).c_str());
+      else fmt::print(stderr, "berthctl: {}: {}\n", reply.error().name, reply.error().message);
+      std::exit(reply.exit_status());
     }
-    return doc;
+    return reply;
   }
 
   zmq::context_t& zmq() { return zmq_; }
@@ -336,41 +333,24 @@ class Daemon {
   std::string endpoint_;
 };
 
-Json request(Op op) {
-  Json r(rapidjson::kObjectType);
-  const std::string_view name = protocol::op_name(op);
-  r.AddMember("op", rapidjson::StringRef(name.data(), name.size()), r.GetAllocator());
+// A request of `op`, to the provider --provider names, if any.
+Request request(Op op, const Options& o) {
+  Request r(op);
+  if (o.provider) r.provider(*o.provider);
   return r;
 }
 
-// How long berthd promises to answer within when the request names no
-// timeout_ms (docs/protocol.md, its default settings): the op's deadline rule.
-int deadline_ms(Op op, std::optional<int> timeout_s) {
-  switch (protocol::info(op).deadline) {
-    case protocol::Deadline::stop: return timeout_s.value_or(10) * 1000 + 10000;
-    case protocol::Deadline::standard: return timeout_s ? *timeout_s * 1000 + 10000 : 15000;
-    case protocol::Deadline::none: break;
-  }
-  return 5000;
-}
-
-void add(Json& r, const char* key, const std::string& v) {
-  r.AddMember(rapidjson::StringRef(key), Value(v.c_str(), r.GetAllocator()), r.GetAllocator());
-}
-
-std::string short_id(const std::string& id) { return id.size() > 12 ? id.substr(0, 12) : id; }
+std::string_view short_id(std::string_view id) { return id.substr(0, 12); }
 
 // "web→127.0.0.1:8080" per route, from the container's parsed routing.
-std::string routes_of(const Value& c) {
-  auto it = c.FindMember("routing");
-  if (it == c.MemberEnd() || !it->value.IsObject() || !it->value.HasMember("routes")) return "";
+std::string routes_of(const client::ContainerView& c) {
+  if (!c.routing) return "";
   std::string out;
-  for (const auto& r : it->value["routes"].GetArray()) {
+  for (const auto& r : client::elements(*c.routing, "routes")) {
     if (!out.empty()) out += ",";
-    out += str(r, "alias");
-    const std::string host = str(r, "host");
-    if (r.HasMember("port") && r["port"].IsInt())
-      out += fmt::format("→{}:{}", host.empty() ? "?" : host, r["port"].GetInt());
+    out += client::text(r, "alias");
+    const std::string_view host = client::text(r, "host");
+    if (const auto port = client::int_of(r, "port")) out += fmt::format("→{}:{}", host.empty() ? "?" : host, *port);
   }
   return out;
 }
@@ -380,16 +360,12 @@ using Daemons = std::vector<Daemon>;
 // Every daemon's containers in one table (a DAEMON column when there are
 // several); a daemon or provider that could not answer is named on stderr.
 int cmd_ps(Daemons& ds, const Options& o) {
-  std::vector<Json> replies;
-  for (auto& d : ds) {
-    auto r = request(Op::list);
-    if (o.provider) add(r, "provider", *o.provider);
-    replies.push_back(d.call(r));
-  }
+  std::vector<Reply> replies;
+  for (auto& d : ds) replies.push_back(d.call(request(Op::list, o)));
   if (o.json) {
-    if (replies.size() == 1) return std::printf("%s\n", to_json(replies[0]["result"], true).c_str()), kOk;
+    if (replies.size() == 1) return std::printf("%s\n", to_json(replies[0].result(), true).c_str()), kOk;
     Json all(rapidjson::kArrayType);
-    for (auto& r : replies) all.PushBack(Value(r["result"], all.GetAllocator()), all.GetAllocator());
+    for (auto& r : replies) all.PushBack(Value(r.result(), all.GetAllocator()), all.GetAllocator());
     return std::printf("%s\n", to_json(all, true).c_str()), kOk;
   }
   const bool several = ds.size() > 1;
@@ -398,21 +374,22 @@ int cmd_ps(Daemons& ds, const Options& o) {
   Table t(head);
   bool errors = false;
   for (auto& r : replies) {
-    const auto& result = r["result"];
+    const auto& result = r.result();
     const std::string daemon = str(result, "daemon_name");
-    for (const auto& c : result["containers"].GetArray()) {
-      const std::string state = str(c, "state");
-      const berth_state st = protocol::state_from_name(state);
-      if (!o.all && st != BERTH_STATE_RUNNING && st != BERTH_STATE_PAUSED) continue;
-      std::vector<std::string> row = {str(c, "provider"), str(c, "name"), short_id(str(c, "id")), state,
-                                      str(c, "image"), routes_of(c)};
+    for (const auto& v : client::elements(result, "containers")) {
+      const auto c = client::read_container(v);
+      if (!o.all && c.state != BERTH_STATE_RUNNING && c.state != BERTH_STATE_PAUSED) continue;
+      std::vector<std::string> row = {std::string(c.provider), std::string(c.name), std::string(short_id(c.id)),
+                                      std::string(protocol::state_name(c.state)), std::string(c.image), routes_of(c)};
       if (several) row.insert(row.begin(), daemon);
       t.add(row);
     }
-    for (const auto& e : result["errors"].GetArray()) {
+    for (const auto& e : client::elements(result, "errors")) {
       errors = true;
-      std::fprintf(stderr, "berthctl: %s%sprovider %s: %s: %s\n", several ? daemon.c_str() : "", several ? ": " : "",
-                   str(e, "provider").c_str(), str(e["error"], "code").c_str(), str(e["error"], "message").c_str());
+      const Value* error = client::member(e, "error");
+      fmt::print(stderr, "berthctl: {}{}provider {}: {}: {}\n", several ? daemon : "", several ? ": " : "",
+                 client::text(e, "provider"), error ? client::text(*error, "code") : "",
+                 error ? client::text(*error, "message") : "");
     }
   }
   t.print();
@@ -427,13 +404,9 @@ int cmd_providers(Daemons& ds, const Options& o) {
   Json all(rapidjson::kArrayType);
   for (auto& d : ds) {
     std::string daemon;
-    if (several) {
-      auto ping = request(Op::ping);
-      daemon = str(d.call(ping, 5000)["result"], "daemon_name");
-    }
-    auto r = request(Op::providers);
-    auto reply = d.call(r);
-    for (const auto& p : reply["result"].GetArray()) {
+    if (several) daemon = str(d.call(Request(Op::ping)).result(), "daemon_name");
+    const auto reply = d.call(Request(Op::providers));
+    for (const auto& p : client::elements(reply.result())) {
       if (o.json) {
         Value copy(p, all.GetAllocator());
         if (several) copy.AddMember("daemon_name", Value(daemon.c_str(), all.GetAllocator()), all.GetAllocator());
@@ -441,9 +414,11 @@ int cmd_providers(Daemons& ds, const Options& o) {
         continue;
       }
       std::string caps;
-      for (const auto& c : p["capabilities"].GetArray()) caps += (caps.empty() ? "" : ",") + std::string(c.GetString());
+      for (const auto& c : client::elements(p, "capabilities"))
+        if (c.IsString()) caps += (caps.empty() ? "" : ",") + std::string(c.GetString(), c.GetStringLength());
       std::vector<std::string> row = {str(p, "name"), str(p, "plugin"), str(p, "plugin_version"),
-                                      p["up"].GetBool() ? "up" : "down", std::to_string(p["containers"].GetUint()), caps};
+                                      client::flag(p, "up") ? "up" : "down",
+                                      std::to_string(client::uint_of(p, "containers").value_or(0)), caps};
       if (several) row.insert(row.begin(), daemon);
       t.add(row);
     }
@@ -459,26 +434,22 @@ int cmd_providers(Daemons& ds, const Options& o) {
 Daemon& pick(Daemons& ds, const Options& o, const std::string* container) {
   if (ds.size() == 1) return ds.front();
   if (o.daemon) {
-    for (auto& d : ds) {
-      auto ping = request(Op::ping);
-      if (str(d.call(ping, 5000)["result"], "daemon_name") == *o.daemon) return d;
-    }
+    for (auto& d : ds)
+      if (client::text(d.call(Request(Op::ping)).result(), "daemon_name") == *o.daemon) return d;
     std::fprintf(stderr, "berthctl: not_found: no daemon named \"%s\" at the given endpoints\n", o.daemon->c_str());
     std::exit(kNotFound);
   }
   if (!container) usage_error(o.command + " with several daemons: name one with --daemon");
   std::vector<std::pair<Daemon*, std::string>> knowing;
   for (auto& d : ds) {
-    auto r = request(Op::snapshot);
-    if (o.provider) add(r, "provider", *o.provider);
-    auto snap = d.call(r);
+    const auto reply = d.call(request(Op::snapshot, o));
+    const auto snap = client::read_snapshot(reply.result());
+    if (!snap) continue;
     bool found = false;
-    for (const auto& [name, p] : snap["result"]["providers"].GetObject())
-      for (const auto& c : p["containers"].GetArray()) {
-        const std::string id = str(c, "id");
-        if (str(c, "name") == *container || id.rfind(*container, 0) == 0) found = true;
-      }
-    if (found) knowing.emplace_back(&d, str(snap["result"], "daemon_name"));
+    snap->for_each_container([&](const client::ContainerView& c) {
+      if (c.name == *container || c.id.substr(0, container->size()) == *container) found = true;
+    });
+    if (found) knowing.emplace_back(&d, std::string(snap->daemon_name));
   }
   if (knowing.empty()) {
     std::fprintf(stderr, "berthctl: not_found: no daemon knows container \"%s\"\n", container->c_str());
@@ -497,14 +468,12 @@ Daemon& pick(Daemons& ds, const Options& o, const std::string* container) {
 int cmd_container_op(Daemons& ds, const Options& o) {
   Daemon& d = pick(ds, o, &o.args[0]);
   const Op op = op_of(o.command);
-  auto r = request(op);
-  add(r, "container", o.args[0]);
-  if (o.provider) add(r, "provider", *o.provider);
-  if (o.signal) add(r, "signal", *o.signal);
-  if (o.force) r.AddMember("force", true, r.GetAllocator());
-  if (o.timeout_s) r.AddMember("timeout", *o.timeout_s, r.GetAllocator());
-  auto reply = d.call(r, deadline_ms(op, o.timeout_s));
-  const auto& result = reply["result"];
+  auto r = request(op, o);
+  r.container(o.args[0]).force(o.force);
+  if (o.signal) r.signal(*o.signal);
+  if (o.timeout_s) r.timeout(*o.timeout_s);
+  const auto reply = d.call(r);
+  const auto& result = reply.result();
   if (o.json) std::printf("%s\n", to_json(result, true).c_str());
   else if (op == Op::inspect) std::printf("%s\n", to_json(result, true).c_str());
   else if (op == Op::status) std::printf("%s\n", str(result, "state").c_str());
@@ -512,17 +481,15 @@ int cmd_container_op(Daemons& ds, const Options& o) {
   return kOk;
 }
 
-// "KEY=VALUE" → {"KEY": "VALUE"} under `field` of `spec`.
-void add_pairs(Json& r, Value& spec, const char* field, const std::vector<std::string>& pairs, const char* what) {
-  if (pairs.empty()) return;
-  Value m(rapidjson::kObjectType);
+// "KEY=VALUE" → {KEY, VALUE}; `what` is the option, for the usage error.
+client::Spec::Pairs pairs_of(const std::vector<std::string>& pairs, const char* what) {
+  client::Spec::Pairs out;
   for (const auto& p : pairs) {
     const auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0) usage_error(std::string(what) + " takes KEY=VALUE, not \"" + p + "\"");
-    m.AddMember(Value(p.substr(0, eq).c_str(), r.GetAllocator()), Value(p.substr(eq + 1).c_str(), r.GetAllocator()),
-                r.GetAllocator());
+    out.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
-  spec.AddMember(rapidjson::StringRef(field), m, r.GetAllocator());
+  return out;
 }
 
 // "512", "64k", "256m", "2g" → bytes.
@@ -546,65 +513,40 @@ std::optional<int64_t> bytes_of(std::string_view s) {
   return n * unit;
 }
 
-Value spec_json(Json& r, const Options::Spec& s) {
-  auto& a = r.GetAllocator();
-  Value spec(rapidjson::kObjectType);
-  spec.AddMember("image", Value(s.image_and_command[0].c_str(), a), a);
-  if (!s.name.empty()) spec.AddMember("name", Value(s.name.c_str(), a), a);
-  if (s.image_and_command.size() > 1) {
-    Value cmd(rapidjson::kArrayType);
-    for (size_t i = 1; i < s.image_and_command.size(); ++i) cmd.PushBack(Value(s.image_and_command[i].c_str(), a), a);
-    spec.AddMember("command", cmd, a);
+client::Spec spec_of(const Options::Spec& s) {
+  client::Spec spec;
+  spec.image = s.image_and_command[0];
+  spec.name = s.name;
+  spec.command.assign(s.image_and_command.begin() + 1, s.image_and_command.end());
+  spec.env = pairs_of(s.env, "--env");
+  spec.labels = pairs_of(s.labels, "--label");
+  spec.log_options = pairs_of(s.log_options, "--log-opt");
+  for (const auto& v : s.volumes) {
+    const auto c1 = v.find(':');
+    const auto c2 = c1 == std::string::npos ? c1 : v.find(':', c1 + 1);
+    const std::string mode = c2 == std::string::npos ? "" : v.substr(c2 + 1);
+    if (c1 == std::string::npos || (c2 != std::string::npos && mode != "ro" && mode != "rw"))
+      usage_error("--mount takes SOURCE:DESTINATION[:ro], not \"" + v + "\"");
+    spec.mounts.push_back({v.substr(0, c1), v.substr(c1 + 1, c2 - c1 - 1), mode == "ro"});
   }
-  add_pairs(r, spec, "env", s.env, "--env");
-  add_pairs(r, spec, "labels", s.labels, "--label");
-  add_pairs(r, spec, "log_options", s.log_options, "--log-opt");
-  if (!s.volumes.empty()) {
-    Value mounts(rapidjson::kArrayType);
-    for (const auto& v : s.volumes) {
-      const auto c1 = v.find(':');
-      const auto c2 = c1 == std::string::npos ? c1 : v.find(':', c1 + 1);
-      const std::string mode = c2 == std::string::npos ? "" : v.substr(c2 + 1);
-      if (c1 == std::string::npos || (c2 != std::string::npos && mode != "ro" && mode != "rw"))
-        usage_error("--mount takes SOURCE:DESTINATION[:ro], not \"" + v + "\"");
-      Value m(rapidjson::kObjectType);
-      m.AddMember("source", Value(v.substr(0, c1).c_str(), a), a);
-      m.AddMember("destination", Value(v.substr(c1 + 1, c2 - c1 - 1).c_str(), a), a);
-      m.AddMember("read_only", mode == "ro", a);
-      mounts.PushBack(m, a);
-    }
-    spec.AddMember("mounts", mounts, a);
-  }
-  if (!s.network.empty()) spec.AddMember("network", Value(s.network.c_str(), a), a);
-  if (!s.aliases.empty()) {
-    Value al(rapidjson::kArrayType);
-    for (const auto& x : s.aliases) al.PushBack(Value(x.c_str(), a), a);
-    spec.AddMember("aliases", al, a);
-  }
+  spec.network = s.network;
+  spec.aliases = s.aliases;
   if (!s.memory.empty()) {
-    auto b = bytes_of(s.memory);
-    if (!b) usage_error("--memory takes BYTES or a number with k, m or g, not \"" + s.memory + "\"");
-    spec.AddMember("memory", *b, a);
+    spec.memory = bytes_of(s.memory);
+    if (!spec.memory) usage_error("--memory takes BYTES or a number with k, m or g, not \"" + s.memory + "\"");
   }
-  if (s.cpus) spec.AddMember("cpus", *s.cpus, a);
-  if (s.pids_limit) spec.AddMember("pids_limit", *s.pids_limit, a);
-  if (!s.log_driver.empty()) spec.AddMember("log_driver", Value(s.log_driver.c_str(), a), a);
-  if (!s.pull.empty()) spec.AddMember("pull", Value(s.pull.c_str(), a), a);
-  if (!s.ulimits.empty()) {
-    Value u(rapidjson::kObjectType);
-    for (const auto& x : s.ulimits) {
-      const auto eq = x.find('='), colon = x.find(':');
-      int64_t soft = 0, hard = 0;
-      const bool ok = eq != std::string::npos && colon != std::string::npos && colon > eq &&
-                      std::from_chars(x.data() + eq + 1, x.data() + colon, soft).ptr == x.data() + colon &&
-                      std::from_chars(x.data() + colon + 1, x.data() + x.size(), hard).ptr == x.data() + x.size();
-      if (!ok) usage_error("--ulimit takes NAME=SOFT:HARD, not \"" + x + "\"");
-      Value l(rapidjson::kObjectType);
-      l.AddMember("soft", soft, a);
-      l.AddMember("hard", hard, a);
-      u.AddMember(Value(x.substr(0, eq).c_str(), a), l, a);
-    }
-    spec.AddMember("ulimits", u, a);
+  spec.cpus = s.cpus;
+  spec.pids_limit = s.pids_limit;
+  spec.log_driver = s.log_driver;
+  if (!s.pull.empty()) spec.pull = protocol::pull_policy_from_name(s.pull);  // the option's check admits no other
+  for (const auto& x : s.ulimits) {
+    const auto eq = x.find('='), colon = x.find(':');
+    int64_t soft = 0, hard = 0;
+    const bool ok = eq != std::string::npos && colon != std::string::npos && colon > eq &&
+                    std::from_chars(x.data() + eq + 1, x.data() + colon, soft).ptr == x.data() + colon &&
+                    std::from_chars(x.data() + colon + 1, x.data() + x.size(), hard).ptr == x.data() + x.size();
+    if (!ok) usage_error("--ulimit takes NAME=SOFT:HARD, not \"" + x + "\"");
+    spec.ulimits.push_back({x.substr(0, eq), soft, hard});
   }
   return spec;
 }
@@ -612,56 +554,48 @@ Value spec_json(Json& r, const Options::Spec& s) {
 // create / run: prints the new container's name, or its id when unnamed.
 int cmd_create(Daemons& ds, const Options& o) {
   Daemon& d = pick(ds, o, nullptr);
-  auto r = request(op_of(o.command));
-  if (o.provider) add(r, "provider", *o.provider);
-  Value spec = spec_json(r, o.spec);
-  r.AddMember("spec", spec, r.GetAllocator());
-  auto reply = d.call(r, 15000);
-  const auto& result = reply["result"];
+  const auto reply = d.call(request(op_of(o.command), o).spec(spec_of(o.spec)));
+  const auto& result = reply.result();
   if (o.json) std::printf("%s\n", to_json(result, true).c_str());
   else std::printf("%s\n", str(result, o.spec.name.empty() ? "id" : "name").c_str());
   return kOk;
 }
 
-bool matches(const Options& o, const Value& ev) {
+bool matches(const Options& o, const client::MessageView& m) {
   for (const auto& f : o.filters) {
-    const std::string key = f.substr(0, f.find('=')), want = f.substr(f.find('=') + 1);
-    std::string have = key == "provider" ? str(ev, "provider")
-                       : key == "type"   ? str(ev, "type")
-                                         : str(ev["container"], "name");
+    const std::string_view key = std::string_view(f).substr(0, f.find('=')), want = std::string_view(f).substr(f.find('=') + 1);
+    const std::string_view have = key == "provider" ? m.provider : key == "type" ? m.type_name : m.container.name;
     if (have != want) return false;
   }
   return true;
 }
 
-void print_event(const Options& o, const Value& ev, bool several) {
+void print_event(const Options& o, const Value& ev, const client::MessageView& m, bool several) {
   if (o.json) {
     // One line per event, flushed: a pipe reader sees each as it happens.
     std::printf("%s\n", to_json(ev, false).c_str());
     std::fflush(stdout);
     return;
   }
-  const auto& c = ev["container"];
   std::string extra;
-  if (ev["exit_code"].IsInt()) extra = fmt::format(" exit_code={}", ev["exit_code"].GetInt());
-  if (ev["health"].IsString()) extra += " health=" + std::string(ev["health"].GetString());
-  if (str(ev, "origin") == "resync") extra += " (resync)";
-  const std::string who = several ? str(ev, "daemon_name") + ": " : "";
-  std::printf("%s  %s%-8s %-9s %s (%s)%s\n", str(ev, "time").c_str(), who.c_str(), str(ev, "provider").c_str(),
-              str(ev, "type").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str(), extra.c_str());
+  if (m.exit_code) extra = fmt::format(" exit_code={}", *m.exit_code);
+  if (!m.health.empty()) extra += fmt::format(" health={}", m.health);
+  if (m.origin == "resync") extra += " (resync)";
+  const std::string who = several ? fmt::format("{}: ", m.daemon_name) : "";
+  fmt::print(stdout, "{}  {}{:<8} {:<9} {} ({}){}\n", m.time, who, m.provider, m.type_name, m.container.name,
+             short_id(m.container.id), extra);
   std::fflush(stdout);
 }
 
 // Prints a daemon's snapshot (--since-snapshot): what it holds, line by line.
-void print_snapshot(const Options& o, const Value& result, bool several) {
+void print_snapshot(const Options& o, const Value& result, const client::SnapshotView& snap, bool several) {
   if (o.json) {
     std::printf("%s\n", to_json(result, false).c_str());
   } else {
-    const std::string daemon = str(result, "daemon_name");
-    for (const auto& [name, p] : result["providers"].GetObject())
-      for (const auto& c : p["containers"].GetArray())
-        std::printf("snapshot  %s%s%-8s %-9s %s (%s)\n", several ? daemon.c_str() : "", several ? "  " : "",
-                    name.GetString(), str(c, "state").c_str(), str(c, "name").c_str(), short_id(str(c, "id")).c_str());
+    snap.for_each_container([&](const client::ContainerView& c) {
+      fmt::print(stdout, "snapshot  {}{}{:<8} {:<9} {} ({})\n", several ? snap.daemon_name : "", several ? "  " : "",
+                 c.provider, protocol::state_name(c.state), c.name, short_id(c.id));
+    });
   }
   std::fflush(stdout);
 }
@@ -686,14 +620,16 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
   std::map<std::string, follow::Follow> follows;  // by daemon_name
   std::map<std::string, Daemon*> by_name;         // whose snapshot to take
   auto take_snapshot = [&](Daemon& d) {
-    auto r = request(Op::snapshot);
-    if (o.provider) add(r, "provider", *o.provider);
-    auto reply = d.call(r);
-    const auto& result = reply["result"];
-    const std::string daemon = str(result, "daemon_name");
+    const auto reply = d.call(request(Op::snapshot, o));
+    const auto snap = client::read_snapshot(reply.result());
+    if (!snap) {
+      std::fprintf(stderr, "berthctl: unreadable snapshot from berthd at %s\n", d.endpoint().c_str());
+      std::exit(kFailed);
+    }
+    const std::string daemon(snap->daemon_name);
     by_name[daemon] = &d;
-    follows[daemon].on_snapshot(str(result, "run_id"), result["seq"].GetUint64());
-    print_snapshot(o, result, several);
+    follows[daemon].on_snapshot(snap->run_id, snap->seq);
+    print_snapshot(o, reply.result(), *snap, several);
   };
   // Clone pattern: subscribed first, so nothing after a snapshot is lost.
   if (o.since_snapshot)
@@ -705,10 +641,11 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
       if (!sub.recv(parts.emplace_back())) break;
     if (parts.size() != 2) continue;
     Json ev;
-    ev.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
-    if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("seq") || !ev["seq"].IsUint64()) continue;
-    const uint64_t seq = ev["seq"].GetUint64();
-    const std::string kind = str(ev, "kind"), daemon = str(ev, "daemon_name"), run = str(ev, "run_id");
+    if (!client::parse_object(ev, {static_cast<const char*>(parts[1].data()), parts[1].size()})) continue;
+    const auto m = client::read_message(ev);
+    if (!m) continue;
+    const uint64_t seq = m->seq;
+    const std::string kind(m->kind_name), daemon(m->daemon_name), run(m->run_id);
     const std::string who = several ? daemon + ": " : "";
     follow::Follow& f = follows[daemon];
     follow::Step step = f.on_message(run, kind, seq);
@@ -739,16 +676,15 @@ int cmd_events(Daemons& ds, const Options& o, zmq::context_t& zmq) {
       }
       continue;
     }
-    if (kind == "provider") {
+    if (m->kind == protocol::Kind::provider) {
       if (o.filters.empty() && !o.json)
-        std::printf("%s  %s%-8s provider  %s %s\n", str(ev, "time").c_str(), who.c_str(), str(ev, "provider").c_str(),
-                    str(ev, "state").c_str(), str(ev, "reason").c_str());
+        fmt::print(stdout, "{}  {}{:<8} provider  {} {}\n", m->time, who, m->provider, m->state, m->reason);
       else if (o.json) std::printf("%s\n", to_json(ev, false).c_str());
       std::fflush(stdout);  // every line, also when piped
       continue;
     }
-    if (o.provider && str(ev, "provider") != *o.provider) continue;
-    if (matches(o, ev)) print_event(o, ev, several);
+    if (o.provider && m->provider != *o.provider) continue;
+    if (matches(o, *m)) print_event(o, ev, *m, several);
   }
 }
 
@@ -775,14 +711,12 @@ int run(int argc, char** argv) {
   if (op_of(c) == Op::providers) return cmd_providers(ds, o);
   if (protocol::info(op_of(c)).cls == protocol::OpClass::daemon) {
     for (auto& d : ds) {
-      auto r = request(op_of(c));
-      auto reply = d.call(r, deadline_ms(op_of(c), {}));
-      const auto& result = reply["result"];
+      const auto reply = d.call(Request(op_of(c)));
+      const auto& result = reply.result();
+      const uint64_t seq = client::uint_of(result, "seq").value_or(0);
       if (o.json || op_of(c) == Op::version) std::printf("%s\n", to_json(result, true).c_str());
-      else if (ds.size() > 1)
-        std::printf("%s: pong (seq %llu)\n", str(result, "daemon_name").c_str(),
-                    (unsigned long long)result["seq"].GetUint64());
-      else std::printf("pong (seq %llu)\n", (unsigned long long)result["seq"].GetUint64());
+      else if (ds.size() > 1) fmt::print(stdout, "{}: pong (seq {})\n", client::text(result, "daemon_name"), seq);
+      else fmt::print(stdout, "pong (seq {})\n", seq);
     }
     return kOk;
   }

@@ -1,14 +1,15 @@
 // A berth subscriber in C++ (cppzmq + RapidJSON), following docs/protocol.md §3:
 // subscribe first, take a snapshot, skip what it covers, apply the rest in
 // seq order, and take a new snapshot when a seq is skipped or berthd
-// restarted (a new run): the rule itself is the SDK's berth/follow.hpp. With several
+// restarted (a new run): the rule itself is the SDK's berth/follow.hpp, the
+// requests, replies and messages its berth/client.hpp. With several
 // daemons (each --commands, events from each daemon or through one relay)
 // it keeps one view per daemon: seq is per daemon, and so is the snapshot.
 //
 //   berth-subscriber [--events ENDPOINT]... [--commands ENDPOINT]... [--count N]
 //                    [--server-key FILE.pub --client-key FILE]   (CURVE)
+#include <berth/client.hpp>
 #include <berth/follow.hpp>
-#include <rapidjson/document.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -21,16 +22,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
 
-std::string runtime_dir() {
-  if (const char* d = std::getenv("BERTH_RUNTIME_DIR"); d && *d) return d;
-  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) return std::string(x) + "/berth";
-  return getuid() == 0 ? "/run/berth" : "/tmp/berth-" + std::to_string(getuid());
-}
+namespace client = berth::client;
+using berth::protocol::Op;
 
 // CURVE keys as `berthctl keygen` writes them: "public=..." and "secret=..." lines.
 struct Curve {
@@ -52,21 +49,22 @@ void secure(zmq::socket_t& s, const std::optional<Curve>& curve) {
   s.set(zmq::sockopt::curve_secretkey, curve->secret_key);
 }
 
-rapidjson::Document call(zmq::context_t& ctx, const std::string& endpoint, const std::optional<Curve>& curve,
-                         const std::string& request) {
+// One request, answered ok within its deadline, or an exception.
+client::Reply call(zmq::context_t& ctx, const std::string& endpoint, const std::optional<Curve>& curve,
+                   const client::Request& request) {
   zmq::socket_t req(ctx, zmq::socket_type::req);
   req.set(zmq::sockopt::linger, 0);
-  req.set(zmq::sockopt::rcvtimeo, 15000);
+  req.set(zmq::sockopt::rcvtimeo, static_cast<int>(request.deadline_ms() + 5000));
   secure(req, curve);
   req.connect(endpoint);
-  req.send(zmq::buffer(request), zmq::send_flags::none);
-  zmq::message_t reply;
-  if (!req.recv(reply)) throw std::runtime_error("berthd at " + endpoint + " did not answer " + request);
-  rapidjson::Document d;
-  d.Parse(static_cast<const char*>(reply.data()), reply.size());
-  if (d.HasParseError() || !d.IsObject() || !d["ok"].GetBool())
-    throw std::runtime_error("request failed: " + reply.to_string());
-  return d;
+  req.send(zmq::buffer(request.json()), zmq::send_flags::none);
+  zmq::message_t message;
+  if (!req.recv(message)) throw std::runtime_error("berthd at " + endpoint + " did not answer " + request.json());
+  auto reply = client::Reply::parse(message.to_string_view());
+  if (!reply.ok())
+    throw std::runtime_error(request.json() + " failed: " + std::string(reply.error().name) + ": " +
+                             std::string(reply.error().message));
+  return reply;
 }
 
 // One daemon's containers, kept current from its snapshot and its messages.
@@ -76,54 +74,56 @@ class View {
       : ctx_(ctx), commands_(std::move(commands)), curve_(curve), label_(std::move(label)) {}
 
   void resync() {
-    auto snap = call(ctx_, commands_, curve_, R"({"op":"snapshot"})");
+    const auto reply = call(ctx_, commands_, curve_, client::Request(Op::snapshot));
+    const auto snap = client::read_snapshot(reply.result());
+    if (!snap) throw std::runtime_error("the snapshot has no seq");
     states_.clear();
-    for (auto& p : snap["result"]["providers"].GetObject())
-      for (auto& c : p.value["containers"].GetArray())
-        states_[std::string(p.name.GetString()) + "/" + c["id"].GetString()] = c["state"].GetString();
-    const auto& r = snap["result"];
-    follow_.on_snapshot(r.HasMember("run_id") ? r["run_id"].GetString() : "", r["seq"].GetUint64());
+    snap->for_each_container([&](const client::ContainerView& c) {
+      states_[key(c.provider, c.id)] = berth::protocol::state_name(c.state);
+    });
+    follow_.on_snapshot(snap->run_id, snap->seq);
     std::printf("snapshot%s: %zu containers at seq %llu\n", label_.c_str(), states_.size(),
                 static_cast<unsigned long long>(follow_.seq()));
   }
 
   // Applies one message; returns false if it revealed a gap or a restart
   // (and resynced).
-  bool apply(const std::string& topic, const rapidjson::Document& body) {
-    const uint64_t seq = body["seq"].GetUint64();
-    const std::string run = body.HasMember("run_id") ? body["run_id"].GetString() : "";
-    const auto step = follow_.on_message(run, body["kind"].GetString(), seq);
+  bool apply(const std::string& topic, const client::MessageView& m) {
+    const auto step = follow_.on_message(m.run_id, m.kind_name, m.seq);
     if (step.action == berth::follow::Action::resync) {
-      std::printf("%s%s: expected seq %llu, saw %llu (run %s); resyncing\n",
+      std::printf("%s%s: expected seq %llu, saw %llu (run %.*s); resyncing\n",
                   step.reason == berth::follow::Reason::new_run ? "restart" : "gap", label_.c_str(),
-                  static_cast<unsigned long long>(follow_.seq() + 1), static_cast<unsigned long long>(seq),
-                  run.c_str());
+                  static_cast<unsigned long long>(follow_.seq() + 1), static_cast<unsigned long long>(m.seq),
+                  static_cast<int>(m.run_id.size()), m.run_id.data());
       resync();
       return false;
     }
     if (step.action != berth::follow::Action::apply) return true;  // the snapshot has it
-    if (topic.rfind("container/", 0) == 0) {
-      const auto& c = body["container"];
-      const std::string key = std::string(body["provider"].GetString()) + "/" + c["id"].GetString();
-      states_[key] = c["state"].GetString();
-      std::printf("%s%llu %s %s %s", prefix().c_str(), static_cast<unsigned long long>(seq),
-                  body["provider"].GetString(), body["type"].GetString(), c["name"].GetString());
-      if (body["exit_code"].IsInt()) std::printf(" exit_code=%d", body["exit_code"].GetInt());
+    const unsigned long long seq = m.seq;
+    if (m.kind == berth::protocol::Kind::container) {
+      const auto& c = m.container;
+      states_[key(c.provider, c.id)] = berth::protocol::state_name(c.state);
+      std::printf("%s%llu %s %s %s", prefix().c_str(), seq, std::string(m.provider).c_str(),
+                  std::string(m.type_name).c_str(), std::string(c.name).c_str());
+      if (m.exit_code) std::printf(" exit_code=%d", *m.exit_code);
       std::printf("\n");
     } else {
-      std::printf("%s%llu %s\n", prefix().c_str(), static_cast<unsigned long long>(seq), topic.c_str());
+      std::printf("%s%llu %s\n", prefix().c_str(), seq, topic.c_str());
     }
     return true;
   }
 
  private:
+  static std::string key(std::string_view provider, std::string_view id) {
+    return std::string(provider) + "/" + std::string(id);
+  }
   std::string prefix() const { return label_.empty() ? "" : label_.substr(1) + " "; }
   zmq::context_t& ctx_;
   std::string commands_;
   std::optional<Curve> curve_;
   std::string label_;  // " <daemon_name>" with several daemons, else ""
   berth::follow::Follow follow_;
-  std::map<std::string, std::string> states_;
+  std::map<std::string, std::string_view> states_;  // "provider/id" → state name
 };
 
 int usage(const char* argv0) {
@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
     else return usage(argv[0]);
   }
   if ((argc - 1) % 2 != 0 || server_key.empty() != client_key.empty()) return usage(argv[0]);
-  if (events.empty()) events.push_back("ipc://" + runtime_dir() + "/events.sock");
-  if (commands.empty()) commands.push_back("ipc://" + runtime_dir() + "/commands.sock");
+  const std::string runtime_dir = berth::protocol::default_runtime_dir();
+  if (events.empty()) events.push_back("ipc://" + runtime_dir + "/events.sock");
+  if (commands.empty()) commands.push_back("ipc://" + runtime_dir + "/commands.sock");
   try {
     std::optional<Curve> curve;
     if (!server_key.empty())
@@ -164,9 +165,8 @@ int main(int argc, char** argv) {
     // Which daemon each command socket belongs to: messages carry daemon_name.
     std::map<std::string, std::unique_ptr<View>> views;
     for (const auto& c : commands) {
-      auto pong = call(ctx, c, curve, R"({"op":"ping"})");
-      const auto& r = pong["result"];
-      const std::string name = r.HasMember("daemon_name") ? r["daemon_name"].GetString() : "";
+      const auto pong = call(ctx, c, curve, client::Request(Op::ping));
+      const std::string name(client::text(pong.result(), "daemon_name"));
       views[name] = std::make_unique<View>(ctx, c, curve, commands.size() > 1 ? " " + name : "");
     }
     // 1. Live once a heartbeat of every daemon arrived; 2. snapshots; 3. stream.
@@ -178,9 +178,8 @@ int main(int argc, char** argv) {
         throw std::runtime_error("no heartbeat from every daemon");
       if (parts[0].to_string_view().rfind("daemon/", 0) != 0) continue;
       rapidjson::Document body;
-      body.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
-      if (body.HasParseError() || !body.IsObject()) continue;
-      const std::string name = body.HasMember("daemon_name") ? body["daemon_name"].GetString() : "";
+      if (!client::parse_object(body, parts[1].to_string_view())) continue;
+      const std::string name(client::text(body, "daemon_name"));
       if (views.count(name)) heard[name] = true;
     }
     for (auto& [name, view] : views) view->resync();
@@ -190,9 +189,10 @@ int main(int argc, char** argv) {
       if (!zmq::recv_multipart(sub, std::back_inserter(parts)) || parts.size() != 2) continue;
       const std::string topic = parts[0].to_string();
       rapidjson::Document body;
-      body.Parse(static_cast<const char*>(parts[1].data()), parts[1].size());
-      if (body.HasParseError() || !body.IsObject()) continue;
-      const std::string name = body.HasMember("daemon_name") ? body["daemon_name"].GetString() : "";
+      if (!client::parse_object(body, parts[1].to_string_view())) continue;
+      const auto m = client::read_message(body);
+      if (!m) continue;
+      const std::string name(m->daemon_name);
       auto view = views.find(name);
       if (view == views.end()) continue;  // a daemon we have no command socket for
       if (topic == "daemon/stopping") {
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
         if (views.size() == 1) return 0;
         continue;
       }
-      view->second->apply(topic, body);
+      view->second->apply(topic, *m);
       if (topic.rfind("daemon/", 0) != 0) ++n;
     }
   } catch (const std::exception& e) {

@@ -28,7 +28,8 @@ class FakeLink final : public CommandLink {
   bool is_up = true;
   std::vector<Sent> sent;
 
-  void command(const std::string& json, std::chrono::milliseconds, Reply done) override {
+  void command(client::Request request, std::chrono::milliseconds, Reply done) override {
+    const std::string json = request.json();
     rapidjson::Document d;
     d.Parse(json.c_str());
     EXPECT_TRUE(d.IsObject() && d.HasMember("op") && d.HasMember("container")) << json;

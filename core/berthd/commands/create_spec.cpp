@@ -112,13 +112,6 @@ Status read_ulimits(const Value& spec, std::vector<sdk::Ulimit>& out) {
 
 }  // namespace
 
-std::optional<berth_pull_policy> pull_policy_from(std::string_view s) {
-  if (s == "if_missing") return BERTH_PULL_IF_MISSING;
-  if (s == "always") return BERTH_PULL_ALWAYS;
-  if (s == "never") return BERTH_PULL_NEVER;
-  return std::nullopt;
-}
-
 Result<sdk::CreateSpec> parse_create_spec(const Value& spec) {
   if (!spec.IsObject()) return Status(Code::invalid_argument, "\"spec\": must be an object");
   sdk::CreateSpec s;
@@ -149,7 +142,7 @@ Result<sdk::CreateSpec> parse_create_spec(const Value& spec) {
   if (auto st = read_map(spec, "log_options", s.log_options, false); !st) return st;
   if (!s.log_options.empty() && s.log_driver.empty()) return invalid_spec("log_options", "need \"log_driver\"");
   if (auto it = spec.FindMember("pull"); it != spec.MemberEnd() && !it->value.IsNull()) {
-    auto p = it->value.IsString() ? pull_policy_from(it->value.GetString()) : std::nullopt;
+    auto p = it->value.IsString() ? protocol::pull_policy_from_name(it->value.GetString()) : std::nullopt;
     if (!p) return invalid_spec("pull", "must be \"if_missing\", \"always\" or \"never\"");
     s.pull = *p;
   }

@@ -14,7 +14,4 @@ namespace berth {
 // the wrong type, range or shape.
 Result<sdk::CreateSpec> parse_create_spec(const rapidjson::Value& spec);
 
-// "always" / "if_missing" / "never".
-std::optional<berth_pull_policy> pull_policy_from(std::string_view s);
-
 }  // namespace berth

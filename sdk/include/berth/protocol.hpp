@@ -218,6 +218,19 @@ constexpr berth_event_type event_type_from_name(std::string_view name) {
   return BERTH_EVENT_OTHER;
 }
 
+// ---------------------------------------------------------------- pull policies
+// A create spec's "pull", indexed by berth_pull_policy.
+inline constexpr std::array<std::string_view, BERTH_PULL_NEVER + 1> kPullPolicyNames = {"if_missing", "always", "never"};
+static_assert(BERTH_PULL_IF_MISSING == 0 && BERTH_PULL_ALWAYS == 1 && BERTH_PULL_NEVER == 2);
+constexpr std::string_view pull_policy_name(berth_pull_policy p) {
+  return p >= 0 && static_cast<size_t>(p) < kPullPolicyNames.size() ? kPullPolicyNames[p] : kPullPolicyNames[0];
+}
+constexpr std::optional<berth_pull_policy> pull_policy_from_name(std::string_view name) {
+  for (size_t i = 0; i < kPullPolicyNames.size(); ++i)
+    if (kPullPolicyNames[i] == name) return static_cast<berth_pull_policy>(i);
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- messages
 // The PUB messages' kinds; `numbered` ones take the next seq, the others
 // carry the current one (docs/protocol.md §3).
