@@ -96,6 +96,7 @@ Config manager_config(const std::string& json) {
 
 class Swarm final : public sdk::Instance {
  public:
+  static constexpr uint32_t kMinHostMinor = 2;  // events go through host->changed (ABI 1.2)
   Swarm(std::string name, const std::string& config, berth_host_ctx* ctx)
       : Instance(std::move(name), ctx), config_(manager_config(config)), api_(config_) {}
   ~Swarm() override { events_.stop(); }
@@ -244,8 +245,7 @@ class Swarm final : public sdk::Instance {
         std::lock_guard lock(mutex_);
         last_nonzero_[id] = *n;
       }
-    if (!host().changed(id))
-      host().log(BERTH_LOG_ERROR, "this host has no changed() service (ABI < 1.2): swarm.so cannot report events");
+    host().changed(id);  // there on every host that loads us (kMinHostMinor)
   }
 
   Config config_;

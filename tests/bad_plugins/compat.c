@@ -54,7 +54,7 @@ static const berth_provider_ops ops = {
     .list = list, .inspect = inspect, .status = inspect};
 static const berth_plugin_info info = {
     sizeof(berth_plugin_info), 1, 0, "old_minor", "1.0.0", "ops table without restart/watch",
-    0, &ops};
+    0, &ops, 0, NULL, NULL};
 #define INFO (&info)
 #else
 /* What a later minor's structs look like to this host: longer. */
@@ -67,7 +67,7 @@ static const struct future_ops ops = {
     NULL};
 static const struct future_info info = {
     {sizeof(struct future_info), 1, 9, "future_minor", "1.9.0", "larger structs from minor 9",
-     0, &ops.v1},
+     0, &ops.v1, 0, NULL, NULL},
     "unknown to the host"};
 #define INFO (&info.v1)
 #endif

@@ -108,7 +108,7 @@ static const berth_provider_ops ops = {
     .capabilities = capabilities, .list = list, .inspect = inspect, .status = inspect, .start = start,
     .watch_start = watch_start, .watch_stop = watch_stop};
 static const berth_plugin_info info = {sizeof(berth_plugin_info), BERTH_ABI_MAJOR, BERTH_ABI_MINOR,
-                                       "garbage", "0.0.1", "data beyond every bound", 0, &ops};
+                                       "garbage", "0.0.1", "data beyond every bound", 0, &ops, 0, NULL, NULL};
 
 BERTH_EXPORT const berth_plugin_info *berth_provider_entry(const berth_host *h) {
   host = h;

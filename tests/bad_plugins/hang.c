@@ -76,7 +76,7 @@ static const berth_provider_ops ops = {
     .capabilities = capabilities, .list = list, .inspect = status, .status = status,
     .start = start, .stop = stop, .kill = kill_op};
 static const berth_plugin_info info = {sizeof(berth_plugin_info), BERTH_ABI_MAJOR, BERTH_ABI_MINOR,
-                                       "hang", "0.0.1", "lifecycle ops that never return", 0, &ops};
+                                       "hang", "0.0.1", "lifecycle ops that never return", 0, &ops, 0, NULL, NULL};
 
 BERTH_EXPORT const berth_plugin_info *berth_provider_entry(const berth_host *h) {
   host = h;

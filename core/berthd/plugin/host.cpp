@@ -24,7 +24,7 @@ spdlog::level::level_enum to_spdlog(berth_log_level level) {
 
 void host_log(berth_host_ctx* ctx, berth_log_level level, const char* message) noexcept {
   try {
-    std::string text = message ? std::string(message, strnlen(message, 8192)) : std::string();
+    std::string text = message ? std::string(message, strnlen(message, BERTH_MAX_LOG_LINE)) : std::string();
     repair_utf8(text);
     auto& logger = ctx ? ctx->provider->logger() : spdlog::default_logger();
     logger->log(to_spdlog(level), "{}", text);
@@ -94,7 +94,7 @@ int host_call_wait(const berth_call* call, int64_t ms) noexcept {
 int host_call_cancel_fd(const berth_call* call) noexcept { return call ? call->cancel_fd() : -1; }
 
 int host_signal_number(const char* signal) noexcept {
-  return signal ? signals::number(std::string_view(signal, strnlen(signal, 64))) : 0;
+  return signal ? signals::number(std::string_view(signal, strnlen(signal, BERTH_MAX_SIGNAL_NAME + 1))) : 0;
 }
 
 void host_changed(berth_host_ctx* ctx, const char* ref) noexcept {

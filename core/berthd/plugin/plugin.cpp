@@ -3,6 +3,8 @@
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/shared_library.hpp>
 
+#include <berth/protocol.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -34,7 +36,11 @@ std::string or_empty(const char* s) { return s ? s : ""; }
 
 }  // namespace
 
-Plugin::~Plugin() = default;
+// The last instance is gone (each holds its plugin): the library's own
+// teardown, then the unload.
+Plugin::~Plugin() {
+  if (initialized_ && info_.library_fini != nullptr) info_.library_fini();
+}
 
 Result<std::shared_ptr<Plugin>> Plugin::load(const std::filesystem::path& path) {
   std::error_code fs_error;
@@ -64,6 +70,9 @@ Result<std::shared_ptr<Plugin>> Plugin::load(const std::filesystem::path& path) 
                                         BERTH_ABI_MAJOR, BERTH_ABI_MINOR));
   if (info->ops == nullptr || info->ops->struct_size == 0)
     return load_error(path, "plugin info has no op table");
+  if (BERTH_HAS_FIELD(info, berth_plugin_info, min_host_minor) && info->min_host_minor > BERTH_ABI_MINOR)
+    return load_error(path, fmt::format("needs host ABI {}.{} or later, host speaks ABI {}.{}", BERTH_ABI_MAJOR,
+                                        info->min_host_minor, BERTH_ABI_MAJOR, BERTH_ABI_MINOR));
 
   auto plugin = std::shared_ptr<Plugin>(new Plugin());
   plugin->info_ = copy_prefix(info);
@@ -77,6 +86,13 @@ Result<std::shared_ptr<Plugin>> Plugin::load(const std::filesystem::path& path) 
     return load_error(path, "op table lacks create/destroy/capabilities");
   plugin->path_ = path;
   plugin->lib_ = std::move(lib);
+  // Last: a refused plugin never started anything (provider.h section 10).
+  if (plugin->info_.library_init != nullptr) {
+    const berth_status st = plugin->info_.library_init(&host_services());
+    if (st != BERTH_OK)
+      return load_error(path, fmt::format("library_init failed: {}", protocol::code_name(protocol::code_from_abi(st))));
+    plugin->initialized_ = true;
+  }
   return plugin;
 }
 

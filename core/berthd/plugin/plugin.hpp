@@ -18,7 +18,8 @@ class Plugin {
  public:
   // Loads the shared object at `path` and negotiates the ABI. Every error
   // names the file: missing, not a shared object, no entry symbol, an entry
-  // that returns nothing, or a different ABI major (both versions named).
+  // that returns nothing, a different ABI major or a min_host_minor above
+  // ours (both versions named), a library_init that failed.
   static Result<std::shared_ptr<Plugin>> load(const std::filesystem::path& path);
 
   ~Plugin();
@@ -44,6 +45,7 @@ class Plugin {
   std::filesystem::path path_;
   berth_plugin_info info_{};
   berth_provider_ops ops_{};
+  bool initialized_ = false;  // library_init succeeded: library_fini is owed
   std::string name_, version_, description_;
 };
 

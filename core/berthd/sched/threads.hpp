@@ -4,6 +4,8 @@
 // escapes a task is logged and the thread goes on.
 #pragma once
 
+#include <berth/provider.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -15,7 +17,7 @@ class Threads {
  public:
   struct Options {
     std::chrono::milliseconds idle_ttl{5000};  // an idle thread exits after this
-    size_t stack_bytes = 1 << 20;              // plugins' calls are shallow
+    size_t stack_bytes = BERTH_HOST_OP_STACK;  // what provider.h promises plugins' ops
   };
   Threads();
   explicit Threads(Options options);

@@ -24,6 +24,12 @@
  *   abi_minor) are frozen forever, so each side can read the other's version
  *   before anything else. A plugin that sees a host major it does not speak
  *   returns NULL (or its info; the host checks the major either way).
+ * - A plugin that needs a host service of a later minor says so in
+ *   berth_plugin_info.min_host_minor (ABI 1.3): a host from 1.3 on whose
+ *   minor is lower refuses the plugin at load, naming both versions, before
+ *   calling anything but the entry point. Zero: any 1.x host. (A 1.2 host
+ *   cannot read the field; such a plugin checks host->abi_minor in its
+ *   entry point and returns NULL, as swarm.so does.)
  *
  * ---------------------------------------------------------------------------
  * 2. Ownership (who frees what, and when)
@@ -44,12 +50,19 @@
  *   table: until unload). A berth_call* is valid only during the op it was
  *   passed to; never keep it.
  * - All strings are NUL-terminated UTF-8. JSON strings are complete documents.
+ * - Arrays of structs (berth_label, berth_mount, berth_ulimit) are FROZEN:
+ *   read as plain C arrays, element i at index i, so these three structs
+ *   never grow (their struct_size, where they have one, equals sizeof). A
+ *   later minor that needs more per element adds a new array with its own
+ *   element size, and leaves these as they are.
  *
  * ---------------------------------------------------------------------------
  * 3. Threads and concurrency
  * ---------------------------------------------------------------------------
  * - berth_provider_entry is called once, on the host's main thread, right
- *   after the library is loaded.
+ *   after the library is loaded. library_init (ABI 1.3, section 10) is
+ *   called once before any create(), library_fini once after the last
+ *   destroy() has returned; never concurrently with anything of the plugin.
  * - create() may run concurrently for DIFFERENT instances. destroy() for an
  *   instance is called exactly once, after watch_stop() (if watching) has
  *   returned and after every other op on that instance has returned; nothing
@@ -179,6 +192,36 @@
  * keyed by the spec's name. berth never creates networks or volumes: a
  * missing network is the op's NOT_FOUND. The container's own events
  * (created, destroyed) arrive through the watch as for any other change.
+ *
+ * ---------------------------------------------------------------------------
+ * 10. The library's lifetime (ABI 1.3)
+ * ---------------------------------------------------------------------------
+ * The entry point only describes the plugin: the host may still refuse it
+ * (another major, a min_host_minor it lacks) and unload it at once, so it
+ * starts nothing. Library-wide state that needs starting and stopping (a
+ * gRPC runtime's threads, a TLS library, a process reaper) belongs in:
+ * - library_init(host): called once, after the host accepted the plugin
+ *   and before the first create(). Non-OK refuses the plugin (log why
+ *   through host->log(NULL, ...) first); then library_fini is NOT called
+ *   and the library is unloaded.
+ * - library_fini(): called once, after the last instance's destroy() has
+ *   returned and right before the library is unloaded; no thread the plugin
+ *   started may run (or be able to run plugin code) after it returns. If an
+ *   instance is never destroyed (section 3: its op outlived shutdown), the
+ *   library is never unloaded and library_fini is never called.
+ * Both NULL (as in every plugin before 1.3): nothing is called.
+ *
+ * ---------------------------------------------------------------------------
+ * 11. What the host gives a plugin to live in (ABI 1.3 writes it down)
+ * ---------------------------------------------------------------------------
+ * - Every op runs on a host thread with a stack of BERTH_HOST_OP_STACK
+ *   bytes (1 MiB): deep recursion or large stack buffers belong on the
+ *   plugin's own threads.
+ * - A log line is cut at BERTH_MAX_LOG_LINE bytes (8 KiB); a failure message
+ *   (call_fail) and a provider_state reason at BERTH_MAX_TEXT (1 KiB); a
+ *   signal name longer than BERTH_MAX_SIGNAL_NAME bytes is unknown.
+ * - Section 7's limits bound what the host copies out of containers and
+ *   events.
  */
 #ifndef BERTH_PROVIDER_H
 #define BERTH_PROVIDER_H
@@ -191,7 +234,7 @@ extern "C" {
 #endif
 
 #define BERTH_ABI_MAJOR 1u
-#define BERTH_ABI_MINOR 2u
+#define BERTH_ABI_MINOR 3u
 
 /* The one exported symbol; see berth_entry_fn. */
 #define BERTH_ENTRY_SYMBOL "berth_provider_entry"
@@ -208,7 +251,8 @@ extern "C" {
 #define BERTH_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-/* Limits on plugin-supplied data (section 7). */
+/* Limits on plugin-supplied data (section 7) and what the host gives a
+ * plugin (section 11). */
 #define BERTH_MAX_ID 255
 #define BERTH_MAX_TEXT 1024
 #define BERTH_MAX_LABELS 256
@@ -216,6 +260,9 @@ extern "C" {
 #define BERTH_MAX_LABEL_VALUE 4096
 #define BERTH_MAX_LABEL_BYTES 65536
 #define BERTH_MAX_DETAILS 65536
+#define BERTH_MAX_LOG_LINE 8192
+#define BERTH_MAX_SIGNAL_NAME 63
+#define BERTH_HOST_OP_STACK (1024 * 1024)
 
 #if defined(_WIN32)
 #define BERTH_EXPORT __declspec(dllexport)
@@ -364,6 +411,7 @@ typedef enum berth_pull_policy {
   BERTH_PULL_POLICY_MAX_ENUM = 0x7FFFFFFF
 } berth_pull_policy;
 
+/* Frozen, as berth_ulimit and berth_label: read as plain arrays (section 2). */
 typedef struct berth_mount {
   uint32_t struct_size;
   const char *source;      /* absolute host path (a bind mount) */
@@ -591,6 +639,14 @@ typedef struct berth_plugin_info {
   const char *description;
   uint32_t flags;       /* BERTH_PLUGIN_* */
   const berth_provider_ops *ops;
+
+  /* ---- ABI 1.3 (sections 1 and 10) ---- */
+
+  /* The lowest host minor this plugin works with; 0: any. */
+  uint32_t min_host_minor;
+  /* Library-wide setup and teardown, or NULL (section 10). */
+  berth_status (*library_init)(const berth_host *host);
+  void (*library_fini)(void);
 } berth_plugin_info;
 
 /* The entry point. Called once after loading, on the main thread, with the

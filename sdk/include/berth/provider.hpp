@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -519,6 +520,46 @@ struct Trampolines {
   }
 };
 
+// What T may declare for ABI 1.3 (provider.h sections 1 and 10):
+//   static constexpr uint32_t kMinHostMinor = 2;  // the lowest host minor
+//   static void library_init();  // throw Error to refuse the plugin
+//   static void library_fini();
+template <class T, class = void>
+struct MinHostMinor : std::integral_constant<uint32_t, 0> {};
+template <class T>
+struct MinHostMinor<T, std::void_t<decltype(T::kMinHostMinor)>> : std::integral_constant<uint32_t, T::kMinHostMinor> {};
+
+template <class T, class = void>
+struct Library {
+  static constexpr berth_status (*init)(const berth_host*) = nullptr;
+  static constexpr void (*fini)() = nullptr;
+};
+template <class T>
+struct Library<T, std::void_t<decltype(&T::library_init), decltype(&T::library_fini)>> {
+  static berth_status init_impl(const berth_host* host) noexcept {
+    try {
+      T::library_init();
+      return BERTH_OK;
+    } catch (const Error& e) {
+      host->log(nullptr, BERTH_LOG_ERROR, e.what());
+      return e.code() == BERTH_OK ? BERTH_E_INTERNAL : e.code();
+    } catch (const std::exception& e) {
+      host->log(nullptr, BERTH_LOG_ERROR, e.what());
+      return BERTH_E_INTERNAL;
+    } catch (...) {
+      return BERTH_E_INTERNAL;
+    }
+  }
+  static void fini_impl() noexcept {
+    try {
+      T::library_fini();
+    } catch (...) {
+    }
+  }
+  static constexpr berth_status (*init)(const berth_host*) = &init_impl;
+  static constexpr void (*fini)() = &fini_impl;
+};
+
 }  // namespace detail
 }  // namespace berth::sdk
 
@@ -530,10 +571,20 @@ struct Trampolines {
     /* version from its frozen prefix and refuses us with both versions. */  \
     if (host != nullptr && host->abi_major == BERTH_ABI_MAJOR)                \
       ::berth::sdk::detail::host_table() = host;                              \
+    /* A host older than 1.3 cannot read min_host_minor: refuse it here. */   \
+    if (host != nullptr && host->abi_major == BERTH_ABI_MAJOR &&              \
+        host->abi_minor < ::berth::sdk::detail::MinHostMinor<T>::value) {     \
+      host->log(nullptr, BERTH_LOG_ERROR,                                     \
+                NAME ": this host's ABI minor is too old for the plugin");    \
+      return nullptr;                                                         \
+    }                                                                         \
     static const berth_plugin_info info = {                                   \
         sizeof(berth_plugin_info), BERTH_ABI_MAJOR, BERTH_ABI_MINOR,          \
         NAME, VERSION, DESCRIPTION, FLAGS,                                    \
-        ::berth::sdk::detail::Trampolines<T>::ops()};                         \
+        ::berth::sdk::detail::Trampolines<T>::ops(),                          \
+        ::berth::sdk::detail::MinHostMinor<T>::value,                         \
+        ::berth::sdk::detail::Library<T>::init,                               \
+        ::berth::sdk::detail::Library<T>::fini};                              \
     return &info;                                                             \
   }
 
