@@ -4,7 +4,7 @@
 // several rounds, raw and berth interleaved (the order alternating), after
 // a warm-up round of each; prints the median and the range of each figure
 // and of the ratio. Beside the rates, the CPU each side spends per message,
-// and berthd's by thread: the sequencer and ZeroMQ's I/O thread each on a
+// and berthd's by thread: the pipeline and ZeroMQ's I/O thread each on a
 // core of their own bound what berthd could publish on a machine with more
 // cores than this one. Asserts nothing.
 //
@@ -46,8 +46,8 @@ struct Figures {
   size_t bytes = 0;   // topic + body of one message
   double rate() const { return seconds > 0 ? received / seconds : 0; }
   // CPU seconds the publishing process spent: in all, and (berthd) in its
-  // sequencer and in ZeroMQ's I/O thread.
-  double cpu_s = 0, sequencer_s = 0, io_s = 0;
+  // pipeline and in ZeroMQ's I/O thread.
+  double cpu_s = 0, pipeline_s = 0, io_s = 0;
   double us_per_message(double cpu) const { return received ? cpu * 1e6 / received : 0; }
 };
 
@@ -190,7 +190,7 @@ Figures through_berthd(zmq::context_t& zmq, uint64_t count, const std::string& t
     return in(after) - in(before);
   };
   f.cpu_s = after.total_s - before.total_s;
-  f.sequencer_s = thread_s("sequencer");
+  f.pipeline_s = thread_s("pipeline");
   f.io_s = thread_s("ZMQbg/IO/0");
   return f;
 }
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
   const size_t topic = std::string("container/sim/started").size();
   int tcp_port = 23900;
   for (const std::string transport : {"ipc", "tcp"}) {
-    Spread raw_rate, berth_rate, ratio, raw_cpu, berth_cpu, sequencer_cpu, io_cpu, rest_cpu, alone, alone_ratio;
+    Spread raw_rate, berth_rate, ratio, raw_cpu, berth_cpu, pipeline_cpu, io_cpu, rest_cpu, alone, alone_ratio;
     size_t bytes = 0;
     uint64_t gaps = 0;
     auto raw_endpoint = [&] {
@@ -235,13 +235,13 @@ int main(int argc, char** argv) {
       ratio.add(b.rate() / r.rate());
       raw_cpu.add(r.us_per_message(r.cpu_s));
       berth_cpu.add(b.us_per_message(b.cpu_s));
-      sequencer_cpu.add(b.us_per_message(b.sequencer_s));
+      pipeline_cpu.add(b.us_per_message(b.pipeline_s));
       io_cpu.add(b.us_per_message(b.io_s));
-      rest_cpu.add(b.us_per_message(b.cpu_s - b.sequencer_s - b.io_s));
+      rest_cpu.add(b.us_per_message(b.cpu_s - b.pipeline_s - b.io_s));
       // The busiest stage, on a core of its own, bounds the rate ("the rest"
       // counted as one stage: it is mostly the plugin's thread).
-      const double busiest = std::max({b.us_per_message(b.sequencer_s), b.us_per_message(b.io_s),
-                                       b.us_per_message(b.cpu_s - b.sequencer_s - b.io_s)});
+      const double busiest = std::max({b.us_per_message(b.pipeline_s), b.us_per_message(b.io_s),
+                                       b.us_per_message(b.cpu_s - b.pipeline_s - b.io_s)});
       alone.add(busiest > 0 ? 1e6 / busiest : 0);
       alone_ratio.add(busiest > 0 ? 1e6 / busiest / r.rate() : 0);
       gaps += b.gaps;
@@ -251,9 +251,9 @@ int main(int argc, char** argv) {
     std::printf("  sim -> berthd -> SUB  %s events/s (%llu gaps)\n", berth_rate.text("%.0f").c_str(),
                 static_cast<unsigned long long>(gaps));
     std::printf("  ratio berth/raw       %s   (goal >= 0.90)\n", ratio.text().c_str());
-    std::printf("  CPU per message, us: raw PUB process %s; berthd %s = sequencer %s + ZeroMQ I/O %s\n"
+    std::printf("  CPU per message, us: raw PUB process %s; berthd %s = pipeline %s + ZeroMQ I/O %s\n"
                 "                       + plugin and the rest %s\n",
-                raw_cpu.text("%.2f").c_str(), berth_cpu.text("%.2f").c_str(), sequencer_cpu.text("%.2f").c_str(),
+                raw_cpu.text("%.2f").c_str(), berth_cpu.text("%.2f").c_str(), pipeline_cpu.text("%.2f").c_str(),
                 io_cpu.text("%.2f").c_str(), rest_cpu.text("%.2f").c_str());
     std::printf("  berthd's busiest stage on a core of its own: %s events/s = %s x raw\n"
                 "  (this machine has %ld cores for berthd's three busy threads and the subscriber's two)\n",

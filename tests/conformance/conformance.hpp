@@ -1,7 +1,7 @@
 // The provider conformance kit: one parameterized GoogleTest suite that checks
 // a plugin .so against the ABI contract through the core's own host, exactly
 // as berthd runs it: berth::Provider (the ABI's host side), the scheduler,
-// and the sequencer that watches or polls the provider and publishes what it
+// and the pipeline that watches or polls the provider and publishes what it
 // sees. Events are checked as berthd would publish them.
 //
 // Use it for a new plugin, in tree: write a Fixture factory and
@@ -59,7 +59,7 @@ struct Fixture {
   std::function<std::string()> engine_unreachable;
 };
 
-// Records what the sequencer publishes.
+// Records what the pipeline publishes.
 class Recorder : public EventSink {
  public:
   void container_event(std::string_view, const Event& e, uint64_t, berth_state, Origin) override {

@@ -334,7 +334,7 @@ TEST_F(BerthdSim, ThreadsSayWhatTheyAre) {
     std::string name;
     if (std::getline(comm, name)) names.insert(name);
   }
-  for (const char* want : {"sequencer", "commands", "subscribers", "ZMQbg/IO/0"}) EXPECT_EQ(names.count(want), 1u) << want;
+  for (const char* want : {"pipeline", "commands", "subscribers", "ZMQbg/IO/0"}) EXPECT_EQ(names.count(want), 1u) << want;
   EXPECT_GE(names.count("plugin-call"), 1u);  // one per call in flight in the last 5 s
   // The rest: the main thread, ZeroMQ's reaper and sim.so's own threads.
   const std::string all = fmt::format("{}", fmt::join(names, ", "));

@@ -1,4 +1,4 @@
-// The queue between plugin threads (many producers) and the sequencer thread
+// The queue between plugin threads (many producers) and the pipeline thread
 // (one consumer). Bounded by count: a full queue blocks producers, so events
 // are never dropped; how often that happened is counted and published. Its
 // memory grows with what it holds, not with its capacity: two vectors trade

@@ -63,8 +63,8 @@ struct Pipeline::Track {
   };
   std::unordered_map<std::string, Change> changing;
 
-  // Change reports queued and not yet taken by the sequencer, guarded by
-  // their own lock (plugin threads add, the sequencer takes): a ref already
+  // Change reports queued and not yet taken by the pipeline, guarded by
+  // their own lock (plugin threads add, the pipeline takes): a ref already
   // in is not queued again, and past `held_max` refs the reports are
   // dropped for one more list instead, as held events are. What a plugin
   // reports can therefore never grow the queue without bound.
@@ -104,7 +104,7 @@ Pipeline::Track& Pipeline::track(Provider* p) {
 void Pipeline::start() {
   started_at_ = Clock::now();
   thread_ = std::thread([this] {
-    name_this_thread("sequencer");
+    name_this_thread("pipeline");
     run();
   });
 }
@@ -120,7 +120,7 @@ bool Pipeline::on_event(Provider& from, Event event) {
 }
 
 // Bounded like events (a plugin flapping up and down waits for room): only
-// the results of the sequencer's own requests bypass the bound.
+// the results of the pipeline's own requests bypass the bound.
 void Pipeline::on_state(Provider& from, berth_provider_state state, const std::string& reason) {
   queue_.push(StateItem{&from, state == BERTH_PROVIDER_UP, reason});
 }
@@ -178,7 +178,7 @@ void Pipeline::run() {
           if constexpr (!std::is_same_v<std::decay_t<decltype(i)>, std::monostate>) handle(i);
         }, item);
       } catch (const std::exception& e) {
-        spdlog::error("sequencer: a message was dropped: {}", e.what());
+        spdlog::error("pipeline: a message was dropped: {}", e.what());
       }
     }
     if (!alive) break;
@@ -190,7 +190,7 @@ void Pipeline::run() {
         next_heartbeat = now + options_.heartbeat;
       }
     } catch (const std::exception& e) {
-      spdlog::error("sequencer: {}", e.what());
+      spdlog::error("pipeline: {}", e.what());
       next_heartbeat = now + options_.heartbeat;
     }
   }

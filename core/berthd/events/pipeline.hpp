@@ -1,7 +1,7 @@
-// The sequencer: the one thread that changes the state view and numbers what
+// The pipeline: the one thread that changes the state view and numbers what
 // is published, and the one owner of every provider's synchronisation.
 //
-//   plugin threads ─ emit/provider_state ─▶ queue ─▶ sequencer ─▶ StateView (seq)
+//   plugin threads ─ emit/provider_state ─▶ queue ─▶ pipeline ─▶ StateView (seq)
 //   op threads ───── op begin/end, list/status results ─┘            └▶ EventSink
 //
 // Per provider it decides, once for every plugin:
@@ -53,7 +53,7 @@ class Pipeline final : public ProviderListener {
 
   // Registers a provider (before start()).
   void add_provider(Provider& provider, std::chrono::milliseconds poll_interval);
-  // Starts the sequencer; it starts each provider's watch or polling.
+  // Starts the pipeline; it starts each provider's watch or polling.
   void start();
   // Refuses new events, publishes what is queued, says "stopping", joins.
   void stop();
@@ -69,7 +69,7 @@ class Pipeline final : public ProviderListener {
   };
   Stats stats() const;
 
-  // Per provider, for `providers` and metrics (sequencer-maintained counts).
+  // Per provider, for `providers` and metrics (pipeline-maintained counts).
   struct ProviderStats {
     uint64_t resyncs = 0, held_overflows = 0, watch_failures = 0;
     bool polling = false;
@@ -114,7 +114,7 @@ class Pipeline final : public ProviderListener {
   };
   using Item = std::variant<std::monostate, EventItem, StateItem, ListItem, StatusItem, WatchItem, ChangedItem>;
 
-  struct Track;  // one provider's sync state; sequencer thread only
+  struct Track;  // one provider's sync state; pipeline thread only
   Track& track(Provider* p);
 
   void run();

@@ -3,7 +3,7 @@
 // for a subscriber that falls pub_hwm behind (as libzmq counts: a reader
 // reports progress every pub_hwm/2 messages), except the final `stopping`,
 // which waits up to `stopping_wait` for every subscriber to catch up.
-// Sequencer thread only.
+// Pipeline thread only.
 #pragma once
 
 #include "auth/keys.hpp"
@@ -33,9 +33,9 @@ class ZmqPublisher final : public EventSink {
   ~ZmqPublisher() override;
 
   Status bind();
-  // For the connection monitor, before the sequencer starts using it.
+  // For the connection monitor, before the pipeline starts using it.
   zmq::socket_t& socket() { return pub_; }
-  // What `stopping` waits on; set before the sequencer starts, outlives it.
+  // What `stopping` waits on; set before the pipeline starts, outlives it.
   void watch(const Subscribers* subscribers) { subscribers_ = subscribers; }
 
   void container_event(std::string_view provider, const Event& e, uint64_t seq, berth_state state_after,

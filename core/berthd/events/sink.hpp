@@ -1,6 +1,6 @@
-// Where the sequencer's numbered messages go: the ZeroMQ publisher in
+// Where the pipeline's numbered messages go: the ZeroMQ publisher in
 // berthd, a recorder in tests and the conformance kit. Called on the
-// sequencer thread only, in `seq` order.
+// pipeline thread only, in `seq` order.
 #pragma once
 
 #include "state/state_view.hpp"

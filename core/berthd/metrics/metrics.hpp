@@ -34,7 +34,7 @@ class Exposition {
 };
 
 // Counts each published container event by provider and type, and passes it
-// on. Providers are added before events flow (the sequencer's start).
+// on. Providers are added before events flow (the pipeline's start).
 class CountingSink final : public EventSink {
  public:
   explicit CountingSink(EventSink& inner) : inner_(inner) {}
