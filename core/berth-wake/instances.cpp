@@ -557,7 +557,7 @@ void Instances::changed(Instance& i, WakeStatus before, std::string_view type_hi
 }
 
 void Instances::emit(std::string_view type, const Instance& i) {
-  for (auto& sink : sinks_) sink(type, i);
+  for (auto& observer : observers_) observer(type, i);
 }
 
 }  // namespace berth::wake

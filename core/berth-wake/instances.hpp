@@ -82,7 +82,7 @@ struct Problem {
 };
 
 // What SSE subscribers are told: Sablier's event types.
-using InstanceEventSink = std::function<void(std::string_view type, const Instance& i)>;
+using InstanceObserver = std::function<void(std::string_view type, const Instance& i)>;
 
 class Instances final : public LinkListener {
  public:
@@ -103,7 +103,7 @@ class Instances final : public LinkListener {
   // Calls `done(true)` once all are ready, `done(false)` at `deadline`.
   void wait_ready(std::vector<Instance*> instances, Clock::time_point deadline, std::function<void(bool)> done);
 
-  void on_instance_event(InstanceEventSink sink) { sinks_.push_back(std::move(sink)); }
+  void on_instance_event(InstanceObserver observer) { observers_.push_back(std::move(observer)); }
   const WakeSettings& settings() const { return settings_; }
   size_t managed_count() const;
   bool all_links_up() const;
@@ -141,7 +141,7 @@ class Instances final : public LinkListener {
   std::vector<CommandLink*> links_;
   std::map<std::string, std::unique_ptr<Instance>> instances_;  // by key
   std::vector<std::shared_ptr<Waiter>> waiters_;
-  std::vector<InstanceEventSink> sinks_;
+  std::vector<InstanceObserver> observers_;
   std::set<int> synced_;  // daemons whose first snapshot is in
   // Providers whose list berthd's last snapshot did not have yet: what we
   // know of their containers may be stale, so nothing is decided on it.
